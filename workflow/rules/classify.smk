@@ -1,0 +1,43 @@
+rule train_classifier:
+    input:
+        figures=get_training_figures,
+    output:
+        model=RESULTS / "model" / "classifier.json",
+        metrics=RESULTS / "model" / "training.json",
+    log:
+        RESULTS / "logs" / "train_classifier.log",
+    benchmark:
+        RESULTS / "benchmarks" / "train_classifier.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/classify.yaml"
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule classify:
+    input:
+        figures=CHUNK / "figures.parquet",
+        model=rules.train_classifier.output.model,
+    output:
+        classified=intermediate(CHUNK / "classified.parquet"),
+        rejects=CHUNK / "classify_rejects.parquet",
+    params:
+        thresholds=config["classify"],
+    log:
+        RESULTS / "logs" / "classify" / "{chunk}.log",
+    benchmark:
+        RESULTS / "benchmarks" / "classify" / "{chunk}.tsv"
+    group:
+        "chunk"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    conda:
+        "../../envs/classify.yaml"
+    script:
+        "../scripts/classify.py"

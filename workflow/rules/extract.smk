@@ -1,0 +1,25 @@
+rule extract:
+    output:
+        figures=intermediate(CHUNK / "figures.parquet"),
+        rejects=CHUNK / "extract_rejects.parquet",
+    params:
+        # The chunk's digest (its articles' keys and ETags): the chunk re-runs when it changes.
+        digest=get_chunk_digest,
+        articles=PLAN_ARTICLES,
+        source=config["source"],
+        licences=config["licences"],
+        captions=config["captions"],
+    log:
+        RESULTS / "logs" / "extract" / "{chunk}.log",
+    benchmark:
+        RESULTS / "benchmarks" / "extract" / "{chunk}.tsv"
+    group:
+        "chunk"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    conda:
+        "../../envs/extract.yaml"
+    script:
+        "../scripts/extract.py"

@@ -1,0 +1,14 @@
+import logging
+
+from roco import dedup, tables
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+figures = tables.read_frame(
+    snakemake.input.annotated, "annotated", columns=["id", "pmcid", "pub_date", "phash", "sha256"]
+)
+duplicates = dedup.find_duplicates(figures, snakemake.params.radius)
+tables.write_frame(duplicates, snakemake.output.duplicates, "duplicates")
+tables.write_frame(
+    dedup.duplicate_rejects(duplicates, figures), snakemake.output.rejects, "rejects"
+)
+logging.info("dedup: %d figures, %d duplicates", len(figures), len(duplicates))

@@ -1,0 +1,3 @@
+from roco.cli import main
+
+raise SystemExit(main())

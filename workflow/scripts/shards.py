@@ -1,0 +1,13 @@
+import logging
+from pathlib import Path
+
+from roco import shards, tables
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+rows = shards.dataset_rows(
+    tables.read_frame(snakemake.input.annotated, "annotated"),
+    tables.read_frame(snakemake.input.duplicates, "duplicates"),
+    tables.read_frame(snakemake.input.splits, "splits"),
+)
+counts = shards.write_shards(rows, Path(snakemake.output.dataset), snakemake.params.target_mb)
+logging.info("shards: %s", counts)
