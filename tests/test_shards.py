@@ -17,7 +17,7 @@ def build(annotated, out, target_mb=500.0):
     )
     splits = split.assign_splits(annotated["pmcid"], PROPORTIONS, "t")
     rows = shards.dataset_rows(annotated, duplicates, splits)
-    return rows, shards.write_shards(rows, out, target_mb)
+    return rows, shards.write_dataset(rows, out, target_mb)
 
 
 def digest_tree(root):
@@ -75,3 +75,23 @@ def test_schema_carries_hf_features(annotated, tmp_path):
     meta = pq.read_schema(path).metadata
     assert b"huggingface" in meta and b'"Image"' in meta[b"huggingface"]
     assert b"pandas" not in meta
+
+
+def test_card_and_checksums(annotated, tmp_path):
+    yaml = pytest.importorskip("yaml")
+    build(annotated, tmp_path / "ds")
+    card = (tmp_path / "ds" / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["license"] == "other" and "CC BY-NC" in header["license_details"]
+    assert {f["split"] for f in header["configs"][0]["data_files"]} <= {
+        "train",
+        "validation",
+        "test",
+    }
+    assert "29 figures from 29 articles" in card
+    sums = (tmp_path / "ds" / "checksums.sha256").read_text().splitlines()
+    listed = {line.split("  ")[1] for line in sums}
+    assert "README.md" in listed and any(n.startswith("data/train-") for n in listed)
+    for line in sums:
+        digest, name = line.split("  ")
+        assert hashlib.sha256((tmp_path / "ds" / name).read_bytes()).hexdigest() == digest

@@ -5,12 +5,12 @@ rule build_kb:
         RESULTS / "logs" / "build_kb.log",
     benchmark:
         RESULTS / "benchmarks" / "build_kb.tsv"
+    conda:
+        "../../envs/annotate.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/annotate.yaml"
     script:
         "../scripts/build_kb.py"
 
@@ -28,11 +28,11 @@ rule annotate:
         RESULTS / "benchmarks" / "annotate" / "{chunk}.tsv"
     group:
         "chunk"
+    conda:
+        "../../envs/annotate.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=120,
-    conda:
-        "../../envs/annotate.yaml"
     script:
         "../scripts/annotate.py"

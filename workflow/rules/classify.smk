@@ -8,12 +8,12 @@ rule train_classifier:
         RESULTS / "logs" / "train_classifier.log",
     benchmark:
         RESULTS / "benchmarks" / "train_classifier.tsv"
+    conda:
+        "../../envs/classify.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/classify.yaml"
     script:
         "../scripts/train_classifier.py"
 
@@ -25,19 +25,19 @@ rule classify:
     output:
         classified=intermediate(CHUNK / "classified.parquet"),
         rejects=CHUNK / "classify_rejects.parquet",
-    params:
-        thresholds=config["classify"],
     log:
         RESULTS / "logs" / "classify" / "{chunk}.log",
     benchmark:
         RESULTS / "benchmarks" / "classify" / "{chunk}.tsv"
     group:
         "chunk"
+    conda:
+        "../../envs/classify.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
-    conda:
-        "../../envs/classify.yaml"
+    params:
+        thresholds=config["classify"],
     script:
         "../scripts/classify.py"

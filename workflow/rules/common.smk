@@ -6,7 +6,6 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-
 validate(config, "../schemas/config.schema.yaml")
 
 RESULTS = Path(config["results"])
@@ -29,14 +28,19 @@ def get_inventory(wildcards):
         return rules.demo_corpus.output.summary
     manifests = sorted(SOURCE_DIR.glob(f"{INVENTORY}/*/manifest.json"))
     if not manifests:
-        raise WorkflowError(f"source.dir: no inventory manifest under {SOURCE_DIR / INVENTORY}")
+        raise WorkflowError(
+            f"source.dir: no inventory manifest under {SOURCE_DIR / INVENTORY}"
+        )
     return str(manifests[-1])
 
 
 @cache
 def _plan_digests(mtime_ns):
     with open(PLAN_CHUNKS, newline="") as handle:
-        return {row["chunk"]: row["digest"] for row in csv.DictReader(handle, delimiter="\t")}
+        return {
+            row["chunk"]: row["digest"]
+            for row in csv.DictReader(handle, delimiter="\t")
+        }
 
 
 def get_chunk_digest(wildcards):
@@ -68,4 +72,4 @@ def get_chunk_rejects(wildcards):
 
 
 def get_final_outputs():
-    return [RESULTS / "dataset", RESULTS / "report" / "report.md"]
+    return [RESULTS / "dataset", RESULTS / "rocov2", RESULTS / "report" / "report.md"]

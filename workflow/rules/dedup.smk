@@ -4,17 +4,17 @@ rule dedup:
     output:
         duplicates=RESULTS / "dedup" / "duplicates.parquet",
         rejects=RESULTS / "dedup" / "rejects.parquet",
-    params:
-        radius=config["dedup"]["radius"],
     log:
         RESULTS / "logs" / "dedup.log",
     benchmark:
         RESULTS / "benchmarks" / "dedup.tsv"
+    conda:
+        "../../envs/classify.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../envs/classify.yaml"
+    params:
+        radius=config["dedup"]["radius"],
     script:
         "../scripts/dedup.py"

@@ -2,6 +2,18 @@ rule extract:
     output:
         figures=intermediate(CHUNK / "figures.parquet"),
         rejects=CHUNK / "extract_rejects.parquet",
+    log:
+        RESULTS / "logs" / "extract" / "{chunk}.log",
+    benchmark:
+        RESULTS / "benchmarks" / "extract" / "{chunk}.tsv"
+    group:
+        "chunk"
+    conda:
+        "../../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
     params:
         # The chunk's digest (its articles' keys and ETags): the chunk re-runs when it changes.
         digest=get_chunk_digest,
@@ -9,17 +21,5 @@ rule extract:
         source=config["source"],
         licences=config["licences"],
         captions=config["captions"],
-    log:
-        RESULTS / "logs" / "extract" / "{chunk}.log",
-    benchmark:
-        RESULTS / "benchmarks" / "extract" / "{chunk}.tsv"
-    group:
-        "chunk"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    conda:
-        "../../envs/extract.yaml"
     script:
         "../scripts/extract.py"

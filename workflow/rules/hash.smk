@@ -10,11 +10,11 @@ rule hash:
         RESULTS / "benchmarks" / "hash" / "{chunk}.tsv"
     group:
         "chunk"
+    conda:
+        "../../envs/classify.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/classify.yaml"
     script:
         "../scripts/hash.py"

@@ -5,18 +5,18 @@ checkpoint plan:
         chunks=PLAN_CHUNKS,
         articles=PLAN_ARTICLES,
         rejects=RESULTS / "plan" / "rejects.parquet",
-    params:
-        source=config["source"],
-        chunk_size=config["chunk_size"],
     log:
         RESULTS / "logs" / "plan.log",
     benchmark:
         RESULTS / "benchmarks" / "plan.tsv"
+    conda:
+        "../../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/extract.yaml"
+    params:
+        source=config["source"],
+        chunk_size=config["chunk_size"],
     script:
         "../scripts/plan.py"

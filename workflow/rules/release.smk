@@ -3,49 +3,49 @@ rule split:
         annotated=get_annotated,
     output:
         splits=RESULTS / "split" / "splits.parquet",
-    params:
-        proportions=config["split"]["proportions"],
-        salt=config["split"]["salt"],
     log:
         RESULTS / "logs" / "split.log",
     benchmark:
         RESULTS / "benchmarks" / "split.tsv"
+    conda:
+        "../../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/extract.yaml"
+    params:
+        proportions=config["split"]["proportions"],
+        salt=config["split"]["salt"],
     script:
         "../scripts/split.py"
 
 
-rule shards:
+rule dataset:
     input:
         annotated=get_annotated,
         duplicates=rules.dedup.output.duplicates,
         splits=rules.split.output.splits,
     output:
         dataset=directory(RESULTS / "dataset"),
-    params:
-        target_mb=config["shards"]["target_mb"],
     log:
-        RESULTS / "logs" / "shards.log",
+        RESULTS / "logs" / "dataset.log",
     benchmark:
-        RESULTS / "benchmarks" / "shards.tsv"
+        RESULTS / "benchmarks" / "dataset.tsv"
+    conda:
+        "../../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../envs/extract.yaml"
+    params:
+        target_mb=config["shards"]["target_mb"],
     script:
-        "../scripts/shards.py"
+        "../scripts/dataset.py"
 
 
 rule report:
     input:
-        dataset=rules.shards.output.dataset,
+        dataset=rules.dataset.output.dataset,
         plan_rejects=rules.plan.output.rejects,
         chunk_rejects=get_chunk_rejects,
         dedup_rejects=rules.dedup.output.rejects,
@@ -56,11 +56,32 @@ rule report:
         RESULTS / "logs" / "report.log",
     benchmark:
         RESULTS / "benchmarks" / "report.tsv"
+    conda:
+        "../../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/extract.yaml"
     script:
         "../scripts/report.py"
+
+
+rule export:
+    input:
+        dataset=rules.dataset.output.dataset,
+    output:
+        release=directory(RESULTS / "rocov2"),
+    log:
+        RESULTS / "logs" / "export.log",
+    benchmark:
+        RESULTS / "benchmarks" / "export.tsv"
+    conda:
+        "../../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        prefix=config["export"]["id_prefix"],
+    script:
+        "../scripts/export.py"

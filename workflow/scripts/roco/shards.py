@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from roco.card import dataset_card, write_checksums
 from roco.split import SPLITS
-from roco.tables import arrow_schema, write_parquet
+from roco.tables import arrow_schema, staged_dir, write_parquet
 
 _HF_VALUE_TYPES = {
     pa.string(): "string",
@@ -78,29 +77,36 @@ def shard_bounds(sizes: list[int], target_bytes: int) -> list[tuple[int, int]]:
     return [b for b in bounds if b[1] > b[0]] or [(0, 0)]
 
 
-def write_shards(rows: pd.DataFrame, out_dir: Path, target_mb: float) -> dict[str, int]:
-    """Write every split's shards into out_dir/data (replacing it whole); rows per split."""
+def write_dataset(rows: pd.DataFrame, out_dir: Path, target_mb: float) -> dict[str, int]:
+    """The released dataset in out_dir (replaced whole): data/ shards, the card README.md and
+    checksums.sha256; returns rows per split."""
     schema = dataset_schema()
-    staging = Path(f"{out_dir}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
     counts = {}
-    for split in SPLITS:
-        part = rows[rows["split"] == split].reset_index(drop=True)
-        counts[split] = len(part)
-        if part.empty:
-            continue
-        sizes = [
-            len(img["bytes"]) + len(cap) + 512
-            for img, cap in zip(part["image"], part["caption"], strict=True)
-        ]
-        bounds = shard_bounds(sizes, int(target_mb * 2**20))
-        for i, (start, end) in enumerate(bounds):
-            table = pa.Table.from_pandas(
-                part.iloc[start:end][schema.names], schema=schema, preserve_index=False
+    with staged_dir(out_dir) as staging:
+        (staging / "data").mkdir()
+        for split in SPLITS:
+            counts[split] = _write_split(
+                rows[rows["split"] == split], staging / "data", split, schema, target_mb
             )
-            table = table.replace_schema_metadata(schema.metadata)  # no pandas version stamps
-            write_parquet(table, staging / "data" / f"{split}-{i:05d}-of-{len(bounds):05d}.parquet")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    (staging / "data").mkdir(parents=True, exist_ok=True)
-    os.replace(staging, out_dir)
+        (staging / "README.md").write_text(dataset_card(rows))
+        write_checksums(staging)
     return counts
+
+
+def _write_split(
+    part: pd.DataFrame, data_dir: Path, split: str, schema: pa.Schema, target_mb: float
+) -> int:
+    """Write one split's shards; returns its row count."""
+    part = part.reset_index(drop=True)
+    sizes = [
+        len(img["bytes"]) + len(cap) + 512
+        for img, cap in zip(part["image"], part["caption"], strict=True)
+    ]
+    bounds = shard_bounds(sizes, int(target_mb * 2**20)) if len(part) else []
+    for i, (start, end) in enumerate(bounds):
+        table = pa.Table.from_pandas(
+            part.iloc[start:end][schema.names], schema=schema, preserve_index=False
+        )
+        table = table.replace_schema_metadata(schema.metadata)  # no pandas version stamps
+        write_parquet(table, data_dir / f"{split}-{i:05d}-of-{len(bounds):05d}.parquet")
+    return len(part)

@@ -9,7 +9,9 @@ the same rows always give the same bytes and a killed job never leaves a half-wr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -107,6 +109,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
     os.replace(partial, path)
+
+
+@contextmanager
+def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """A fresh staging directory that replaces `out_dir` whole when the block succeeds."""
+    out_dir = Path(out_dir)
+    staging = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    yield staging
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(staging, out_dir)
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike, name: str) -> None:

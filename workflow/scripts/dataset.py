@@ -9,5 +9,5 @@ rows = shards.dataset_rows(
     tables.read_frame(snakemake.input.duplicates, "duplicates"),
     tables.read_frame(snakemake.input.splits, "splits"),
 )
-counts = shards.write_shards(rows, Path(snakemake.output.dataset), snakemake.params.target_mb)
+counts = shards.write_dataset(rows, Path(snakemake.output.dataset), snakemake.params.target_mb)
 logging.info("shards: %s", counts)
