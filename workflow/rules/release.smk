@@ -52,16 +52,43 @@ rule report:
     output:
         report=RESULTS / "report" / "report.md",
         stats=RESULTS / "report" / "stats.json",
+        funnel=report(
+            RESULTS / "report" / "funnel.csv",
+            caption="../report/funnel.rst",
+            category="Funnel",
+        ),
+        modalities=report(
+            RESULTS / "report" / "modalities.png",
+            caption="../report/modalities.rst",
+            category="Distributions",
+        ),
+        licences=report(
+            RESULTS / "report" / "licences.png",
+            caption="../report/licences.rst",
+            category="Distributions",
+        ),
+        caption_lengths=report(
+            RESULTS / "report" / "caption_lengths.png",
+            caption="../report/caption_lengths.rst",
+            category="Distributions",
+        ),
+        samples=report(
+            RESULTS / "report" / "samples.jpg",
+            caption="../report/samples.rst",
+            category="Samples",
+        ),
     log:
         RESULTS / "logs" / "report.log",
     benchmark:
         RESULTS / "benchmarks" / "report.tsv"
     conda:
-        "../../envs/extract.yaml"
+        "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=30,
+    params:
+        samples_per_modality=6,
     script:
         "../scripts/report.py"
 

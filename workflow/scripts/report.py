@@ -3,15 +3,27 @@ import logging
 from pathlib import Path
 
 import pyarrow.dataset as ds
+
 from roco import report, tables
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+out = snakemake.output
 rejects = tables.read_frame(
     [snakemake.input.plan_rejects, *snakemake.input.chunk_rejects, snakemake.input.dedup_rejects],
     "rejects",
 )
-columns = ["id", "pmcid", "split", "modality", "licence"]
-dataset = ds.dataset(Path(snakemake.input.dataset) / "data").to_table(columns=columns).to_pandas()
+data = ds.dataset(Path(snakemake.input.dataset) / "data")
+columns = ["id", "pmcid", "split", "modality", "licence", "caption"]
+dataset = data.to_table(columns=columns).to_pandas()
 stats = report.build_stats(rejects, dataset)
-Path(snakemake.output.stats).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-Path(snakemake.output.report).write_text(report.render_markdown(stats))
+Path(out.stats).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+Path(out.report).write_text(report.render_markdown(stats))
+report.funnel_rows(stats).to_csv(out.funnel, index=False)
+report.plot_counts(stats["modalities"], "Modalities", out.modalities)
+report.plot_counts(stats["licences"], "Licences", out.licences)
+report.plot_caption_lengths(dataset["caption"], out.caption_lengths)
+picked = dataset.sort_values("id").groupby("modality").head(snakemake.params.samples_per_modality)
+images = data.to_table(columns=["id", "image"], filter=ds.field("id").isin(list(picked["id"])))
+by_id = dict(zip(images["id"].to_pylist(), images["image"].to_pylist(), strict=True))
+samples = {m: [by_id[i]["bytes"] for i in g["id"]] for m, g in picked.groupby("modality")}
+report.sample_grid(samples, out.samples)

@@ -81,3 +81,68 @@ def render_markdown(stats: Mapping) -> str:
         lines += ["", f"## {title}", "", "| value | figures |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in stats[key].items()]
     return "\n".join(lines) + "\n"
+
+
+def funnel_rows(stats: Mapping) -> pd.DataFrame:
+    """The funnel as one table (unit, stage, reason, count) for the Snakemake report."""
+    rows = [("article", r["stage"], r["reason"], r["count"]) for r in stats["articles"]["rejected"]]
+    rows += [("figure", r["stage"], r["reason"], r["count"]) for r in stats["figures"]["rejected"]]
+    rows.append(("figure", "released", "", stats["figures"]["released"]))
+    return pd.DataFrame(rows, columns=["unit", "stage", "reason", "count"])
+
+
+def _figure(width: float = 6, height: float = 3.5):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), dpi=100)
+
+
+def _save(fig, path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    fig.clear()
+
+
+def plot_counts(counts: Mapping[str, int], title: str, path) -> None:
+    """A horizontal bar chart of a distribution (modalities, licences)."""
+    fig, ax = _figure()
+    labels = list(counts) or ["(none)"]
+    ax.barh(labels, [counts.get(k, 0) for k in labels], color="#4c72b0")
+    ax.invert_yaxis()
+    ax.set_xlabel("figures")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def plot_caption_lengths(captions: pd.Series, path) -> None:
+    """A histogram of caption lengths in words."""
+    fig, ax = _figure()
+    ax.hist(captions.str.split().str.len(), bins=30, color="#55a868")
+    ax.set_xlabel("caption length (words)")
+    ax.set_ylabel("figures")
+    ax.set_title("Caption lengths")
+    _save(fig, path)
+
+
+def sample_grid(samples: Mapping[str, list[bytes]], path, tile: int = 128) -> None:
+    """One row of sample images per modality, labelled, as a JPEG contact sheet."""
+    from PIL import Image, ImageDraw, ImageOps
+
+    from roco.images import ImageError, load_rgb
+
+    columns = max((len(v) for v in samples.values()), default=1)
+    label_width = 110
+    sheet = Image.new("RGB", (label_width + columns * tile, max(1, len(samples)) * tile), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, (modality, images) in enumerate(samples.items()):
+        draw.text((6, row * tile + tile // 2), modality, fill="black")
+        for col, data in enumerate(images):
+            try:
+                thumb = ImageOps.pad(load_rgb(data), (tile - 4, tile - 4), color="white")
+            except ImageError:
+                continue
+            sheet.paste(thumb, (label_width + col * tile + 2, row * tile + 2))
+    sheet.save(path, "JPEG", quality=85)
