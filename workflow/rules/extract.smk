@@ -21,5 +21,6 @@ rule extract:
         source=config["source"],
         licences=config["licences"],
         captions=config["captions"],
+        min_image_side=config["images"]["min_side"],
     script:
         "../scripts/extract.py"

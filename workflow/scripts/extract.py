@@ -8,6 +8,7 @@ cfg = extract.ExtractConfig(
     licences=frozenset(snakemake.params.licences),
     min_caption_words=snakemake.params.captions["min_words"],
     english_only=snakemake.params.captions["english_only"],
+    min_image_side=snakemake.params.min_image_side,
 )
 figures, rejects = extract.extract_chunk(sources.open_source(snakemake.params.source), rows, cfg)
 tables.write_frame(figures, snakemake.output.figures, "figures")

@@ -31,7 +31,7 @@ def cmd_extract(args) -> int:
     for path in args.paths:
         try:
             files = archive.read_article_path(Path(path))
-            article = jats.parse_article(files.xml)
+            article = jats.parse_article(files.xml, licence_text=files.licence_text)
         except (archive.ArchiveError, jats.JatsError, OSError) as err:
             _reject(path, "bad_article", str(err))
             failed += 1
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="figures and captions of JATS articles")
     p.add_argument("paths", nargs="+", help=".xml/.nxml file, article folder, .tar.gz or .zip")
-    p.add_argument("--min-caption-words", type=int, default=3)
+    p.add_argument("--min-caption-words", type=int, default=2)
     p.set_defaults(run=cmd_extract)
 
     p = sub.add_parser("classify", help="radiology / compound scores and modality of images")

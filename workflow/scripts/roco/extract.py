@@ -29,8 +29,10 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 @dataclass(frozen=True)
 class ExtractConfig:
     licences: frozenset[str]
-    min_caption_words: int = 3
+    min_caption_words: int = captions.DEFAULT_MIN_WORDS
     english_only: bool = True
+    # Old packages ship GIF thumbnails (~100 px) beside or instead of the full image.
+    min_image_side: int = 64
 
 
 @dataclass
@@ -50,7 +52,7 @@ def figure_ids(pmcid: str, figures: Collection[jats.Figure]) -> list[list[str]]:
         seen.add(base)
         graphics = fig.graphics
         ids.append(
-            [base] if len(graphics) == 1 else [f"{base}_g{k}" for k in range(1, len(graphics) + 1)]
+            [base] if len(graphics) <= 1 else [f"{base}_g{k}" for k in range(1, len(graphics) + 1)]
         )
     return ids
 
@@ -98,6 +100,9 @@ def extract_article(source: Source, row: InventoryRow, cfg: ExtractConfig) -> Ar
         reject("no_figures", "the article has no figures")
     available = source.media_names(metadata)
     for fig, ids in zip(article.figures, figure_ids(row.pmcid, article.figures), strict=True):
+        if not fig.graphics:
+            reject("no_graphic", f"figure {fig.label or fig.figure_id} has no graphic", ids[0])
+            continue
         for href, figure_id in zip(fig.graphics, ids, strict=True):
             figure = _figure_row(source, row, metadata, article, fig, href, available, cfg)
             if isinstance(figure, tuple):
@@ -126,6 +131,8 @@ def _figure_row(source, row, metadata, article, fig, href, available, cfg):
         image = open_image(data)
     except (SourceError, ImageError) as err:
         return "bad_image", f"{name}: {err}"
+    if min(image.size) < cfg.min_image_side:
+        return "image_too_small", f"{name}: {image.width}x{image.height} (thumbnail?)"
     return {
         "pmcid": row.pmcid,
         "version": row.version,
