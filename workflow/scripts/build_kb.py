@@ -1,7 +1,7 @@
 import logging
 from pathlib import Path
 
-from roco import concepts
+from roco import kb
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
-concepts.build_index(concepts.BUILTIN_KB, Path(snakemake.output.index))
+kb.build_index(Path(snakemake.input.kb), Path(snakemake.output.index))

@@ -6,7 +6,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
 figures = tables.read_frame(
     snakemake.input.annotated, "annotated", columns=["id", "pmcid", "pub_date", "phash", "sha256"]
 )
-duplicates = dedup.find_duplicates(figures, snakemake.params.radius)
+duplicates = dedup.find_duplicates(figures, snakemake.params.radius, workers=snakemake.threads)
 tables.write_frame(duplicates, snakemake.output.duplicates, "duplicates")
 tables.write_frame(
     dedup.duplicate_rejects(duplicates, figures), snakemake.output.rejects, "rejects"

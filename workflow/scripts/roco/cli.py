@@ -98,7 +98,7 @@ def cmd_phash(args) -> int:
     failed = 0
     for image in args.images:
         try:
-            _emit({"image": image, "phash": phash.phash_hex(Path(image).read_bytes())})
+            _emit({"image": image, "phash": phash.phash_hex(Path(image).read_bytes(), args.exact)})
         except (OSError, ValueError) as err:
             _reject(image, "bad_image", str(err))
             failed += 1
@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("phash", help="perceptual hash (imagehash.phash hex) of images")
     p.add_argument("images", nargs="+")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="decode at full size: bit-identical to imagehash (default: as the workflow hashes)",
+    )
     p.set_defaults(run=cmd_phash)
 
     p = sub.add_parser("annotate", help="UMLS concepts of captions: ID,Caption CSV -> ID,CUIs")
