@@ -1,7 +1,6 @@
 """A bad config value stops the run with the key named."""
 
 import pytest
-
 from workflow_helpers import snakemake, write_config
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 
@@ -36,14 +37,18 @@ def test_inventory_from_the_newest_manifest(tmp_path):
     assert [(r.pmcid, r.version, r.etag) for r in rows] == [("PMC5", 1, "x"), ("PMC5", 2, "y")]
 
 
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
 def test_metadata_xml_and_media_through_the_json_urls(tmp_path):
     (tmp_path / "PMC9.1").mkdir()
     (tmp_path / "PMC9.1" / "PMC9.1.xml").write_bytes(b"<article/>")
     (tmp_path / "PMC9.1" / "f1.jpg").write_bytes(b"jpg")
     meta = {
         "pmcid": "PMC9",
-        "xml_url": "s3://pmc-oa-opendata/PMC9.1/PMC9.1.xml?md5=abc",
-        "media_urls": ["s3://pmc-oa-opendata/PMC9.1/f1.jpg?md5=def"],
+        "xml_url": f"s3://pmc-oa-opendata/PMC9.1/PMC9.1.xml?md5={md5(b'<article/>')}",
+        "media_urls": [f"s3://pmc-oa-opendata/PMC9.1/f1.jpg?md5={md5(b'jpg')}"],
     }
     (tmp_path / "metadata").mkdir()
     (tmp_path / "metadata" / "PMC9.1.json").write_text(json.dumps(meta))
@@ -74,3 +79,34 @@ def test_split_s3_url():
         "ff",
     )
     assert sources.split_s3_url("s3://pmc-oa-opendata/PMC1.1/a.jpg") == ("PMC1.1/a.jpg", None)
+
+
+def test_objects_are_verified_against_the_json_md5(tmp_path):
+    (tmp_path / "PMC9.1").mkdir()
+    (tmp_path / "PMC9.1" / "f1.jpg").write_bytes(b"changed")
+    meta = {"pmcid": "PMC9", "media_urls": [f"s3://pmc-oa-opendata/PMC9.1/f1.jpg?md5={md5(b'x')}"]}
+    row = sources.parse_inventory_key("metadata/PMC9.1.json", "e")
+    with pytest.raises(sources.SourceError, match="md5 mismatch"):
+        sources.local_bucket(tmp_path).media(row, meta, "f1.jpg")
+
+
+@pytest.mark.parametrize("body", [b'{"pmcid": "PMC9"', b"[1, 2]", b'{"title": "no id"}'])
+def test_broken_metadata_is_a_source_error(tmp_path, body):
+    (tmp_path / "metadata").mkdir()
+    (tmp_path / "metadata" / "PMC9.1.json").write_bytes(body)
+    row = sources.parse_inventory_key("metadata/PMC9.1.json", "e")
+    with pytest.raises(sources.SourceError):
+        sources.local_bucket(tmp_path).metadata(row)
+
+
+def test_open_source_kinds(tmp_path):
+    assert isinstance(
+        sources.open_source({"kind": "demo", "dir": str(tmp_path)}), sources.BucketSource
+    )
+    cloud = sources.open_source({"kind": "cloud", "dir": str(tmp_path), "base_url": "http://x"})
+    assert isinstance(cloud, sources.BucketSource)
+    assert type(sources.open_source({"kind": "legacy", "dir": str(tmp_path)})).__name__ == (
+        "LegacySource"
+    )
+    with pytest.raises(ValueError, match="source.kind"):
+        sources.open_source({"kind": "ftp", "dir": str(tmp_path)})

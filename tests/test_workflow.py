@@ -6,9 +6,9 @@ import json
 import pyarrow.dataset as ds
 import pytest
 from PIL import Image
+from workflow_helpers import snakemake, write_config
 
 from roco.split import SPLITS
-from workflow_helpers import snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -45,8 +45,11 @@ def test_funnel_accounts_for_every_figure_of_the_corpus(build):
         if article["version"] > latest.get(article["pmcid"], {"version": 0})["version"]:
             latest[article["pmcid"]] = article
     selected = [
-        a for a in latest.values()
-        if a["is_pmc_openaccess"] and not a["retracted"] and not a["malformed_xml"]
+        a
+        for a in latest.values()
+        if a["is_pmc_openaccess"]
+        and not a["retracted"]
+        and not a["malformed_xml"]
         and a["licence"] in {"CC BY", "CC BY-NC", "CC0"}
     ]
     expected = sum(len(a["figures"]) for a in selected)

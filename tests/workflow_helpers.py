@@ -21,8 +21,20 @@ def write_config(root: Path, **overrides) -> Path:
 
 
 def snakemake(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(config.parent), "--configfile", str(config), "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(config.parent),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        *args,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")

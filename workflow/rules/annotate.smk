@@ -1,4 +1,28 @@
+rule umls_kb:
+    input:
+        mrconso=config["annotate"]["umls"]["mrconso"] or [],
+        mrsty=config["annotate"]["umls"]["mrsty"] or [],
+    output:
+        kb=RESULTS / "kb" / "umls.jsonl",
+    log:
+        RESULTS / "logs" / "umls_kb.log",
+    benchmark:
+        RESULTS / "benchmarks" / "umls_kb.tsv"
+    conda:
+        "../../envs/annotate.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        sources=config["annotate"]["umls"]["sources"],
+    script:
+        "../scripts/umls_kb.py"
+
+
 rule build_kb:
+    input:
+        kb=get_kb,
     output:
         index=directory(RESULTS / "kb" / "index"),
     log:
@@ -32,7 +56,8 @@ rule annotate:
         "../../envs/annotate.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        # The hashed figures plus the scispaCy pipeline and the knowledge-base index.
+        mem_mb=lambda wc, attempt: attempt * (1500 + config["chunk_size"] // 5),
+        runtime=lambda wc, attempt: attempt * (10 + config["chunk_size"] // 500),
     script:
         "../scripts/annotate.py"

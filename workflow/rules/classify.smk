@@ -35,8 +35,9 @@ rule classify:
         "../../envs/classify.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=120,
+        # All of the chunk's figures and their image features, as in extract.
+        mem_mb=lambda wc, attempt: attempt * (1000 + config["chunk_size"] // 2),
+        runtime=lambda wc, attempt: attempt * (10 + config["chunk_size"] // 500),
     params:
         thresholds=config["classify"],
     script:

@@ -14,6 +14,7 @@ CHUNK = RESULTS / "chunks" / "{chunk}"
 PLAN_CHUNKS = RESULTS / "plan" / "chunks.tsv"
 PLAN_ARTICLES = RESULTS / "plan" / "articles.parquet"
 INVENTORY = "inventory-reports/pmc-oa-opendata/metadata"
+BUILTIN_KB = Path(workflow.basedir) / "workflow/scripts/roco/data/radiology_kb.jsonl"
 
 
 def intermediate(path):
@@ -22,16 +23,35 @@ def intermediate(path):
 
 
 def get_inventory(wildcards):
-    """What the plan is made from: the demo corpus, or the source's newest inventory manifest
-    (a new daily inventory is a new input, so the plan is made again)."""
-    if config["source"]["kind"] == "demo":
+    """What the plan is made from: a new input means a new plan. Demo: the generated corpus;
+    bucket: the mirror's newest inventory manifest; cloud: the current inventory's manifest in
+    the cache (fetched by the cloud_inventory rule), none for an explicit pmcids list; legacy: the
+    file list."""
+    source = config["source"]
+    if source["kind"] == "demo":
         return rules.demo_corpus.output.summary
+    if source["kind"] == "legacy":
+        return source.get("file_list") or str(SOURCE_DIR / "oa_file_list.csv")
+    if source["kind"] == "cloud":
+        return [] if source.get("pmcids") else _cloud_manifest()
     manifests = sorted(SOURCE_DIR.glob(f"{INVENTORY}/*/manifest.json"))
     if not manifests:
         raise WorkflowError(
             f"source.dir: no inventory manifest under {SOURCE_DIR / INVENTORY}"
         )
     return str(manifests[-1])
+
+
+@cache
+def _cloud_manifest():
+    from roco.fetch import current_inventory_date
+    from roco.sources import SourceError
+
+    try:
+        date = current_inventory_date(config["source"])
+    except SourceError as err:
+        raise WorkflowError(f"source.base_url: cannot find the inventory: {err}")
+    return str(SOURCE_DIR / INVENTORY / date / "manifest.json")
 
 
 @cache
@@ -69,6 +89,14 @@ def get_chunk_rejects(wildcards):
         for c in get_chunks()
         for stage in ("extract", "classify", "hash", "annotate")
     ]
+
+
+def get_kb(wildcards):
+    """The knowledge base to index: UMLS when configured, a user KB, or the built-in one."""
+    settings = config["annotate"]
+    if settings["umls"]["mrconso"] and settings["umls"]["mrsty"]:
+        return rules.umls_kb.output.kb
+    return settings["kb"] or str(BUILTIN_KB)
 
 
 def get_final_outputs():

@@ -14,7 +14,8 @@ rule hash:
         "../../envs/classify.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        # Only the figures classify kept (radiology, not compound): a fraction of extract's.
+        mem_mb=lambda wc, attempt: attempt * (1000 + config["chunk_size"] // 5),
+        runtime=lambda wc, attempt: attempt * (10 + config["chunk_size"] // 1000),
     script:
         "../scripts/hash.py"

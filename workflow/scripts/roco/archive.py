@@ -5,7 +5,8 @@ directory (Cloud Service `PMC<id>.<ver>/` or an unpacked package), a legacy `.ta
 `.tar` package, or a publisher `.zip`. Nothing is ever written to disk.
 
 Safety: member names are reduced to their base name for lookup, and members that are not regular
-files or whose names are absolute or contain `..` are ignored (never honoured, never read). Every
+files or whose names are absolute or contain `..` are ignored (never honoured, never read), and
+symbolic links in directories are not followed. Every
 read is bounded (`max_member_bytes`, and for tar packages `max_total_bytes` over everything kept).
 A truncated or corrupt archive raises `ArchiveError` naming the last good member, unless
 `allow_truncated` is set, in which case what was read before the damage is returned and
@@ -20,9 +21,11 @@ lazily, when the caller asks for them.
 
 from __future__ import annotations
 
+import gzip
 import re
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -119,13 +122,19 @@ def _from_files(files: Mapping[str, Path], xml_name: str, limit: int) -> Article
     )
 
 
+def _regular_files(folder: Path) -> dict[str, Path]:
+    # Symbolic links are not followed: a link in a mirror could point anywhere on the machine.
+    return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and not p.is_symlink()}
+
+
 def _from_xml_file(path: Path, limit: int) -> ArticleFiles:
-    files = {p.name: p for p in sorted(path.parent.iterdir()) if p.is_file()}
-    return _from_files(files, path.name, limit)
+    if path.is_symlink():
+        raise ArchiveError(f"{path}: a symbolic link, not followed")
+    return _from_files(_regular_files(path.parent), path.name, limit)
 
 
 def _from_directory(path: Path, limit: int) -> ArticleFiles:
-    files = {p.name: p for p in sorted(path.iterdir()) if p.is_file() and not p.is_symlink()}
+    files = _regular_files(path)
     if not any(n.lower().endswith(XML_SUFFIXES) for n in files):
         # An unpacked legacy package: the article sits in one sub-folder (PMCnnn/ or journal_...).
         subdirs = [p for p in sorted(path.iterdir()) if p.is_dir()]
@@ -173,26 +182,28 @@ def _from_tar(path: Path, limit: int, total_limit: int, allow_truncated: bool) -
     kept: dict[str, bytes] = {}
     damage = None
     last = "(start)"
-    try:
-        with tarfile.open(path, mode="r|*") as archive:
-            for member in archive:
-                last = member.name
-                base = safe_member_name(member.name)
-                if not member.isreg() or base is None or base in kept:
-                    continue
-                if not (
-                    base.lower().endswith(XML_SUFFIXES) or _is_licence(base) or _is_media(base)
-                ):
-                    continue
-                if member.size > limit:
-                    raise ArchiveError(f"{member.name} is {member.size} bytes, above {limit}")
-                if sum(map(len, kept.values())) + member.size > total_limit:
-                    raise ArchiveError(f"{path.name}: members exceed {total_limit} bytes in total")
-                kept[base] = archive.extractfile(member).read()
-    except (tarfile.TarError, EOFError, OSError) as error:
-        damage = f"{path.name}: truncated or corrupt archive after member {last!r}: {error}"
-        if not allow_truncated:
-            raise ArchiveError(damage) from error
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        # gzip.GzipFile checks the stream's CRC-32 and length at its end; tarfile's own gzip
+        # reader does not, and a flipped bit would pass as a damaged image.
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+        try:
+            with tarfile.open(fileobj=stream, mode="r|*") as archive:
+                for member in archive:
+                    last = member.name
+                    base = _wanted_member(member, kept, limit, total_limit)
+                    if base is not None:
+                        kept[base] = archive.extractfile(member).read()
+            while stream.read(1 << 20):  # the rest (padding) up to the CRC-32
+                pass
+        except (gzip.BadGzipFile, zlib.error) as error:
+            # Corrupt, not cut short: nothing read from the stream can be trusted.
+            raise ArchiveError(f"{path.name}: corrupt archive: {error}") from error
+        except (tarfile.TarError, EOFError, OSError) as error:
+            damage = f"{path.name}: truncated or corrupt archive after member {last!r}: {error}"
+            if not allow_truncated:
+                raise ArchiveError(damage) from error
     try:
         xml_name = choose_xml(n for n in kept if n.lower().endswith(XML_SUFFIXES))
     except ArchiveError as error:
@@ -205,6 +216,21 @@ def _from_tar(path: Path, limit: int, total_limit: int, allow_truncated: bool) -
         licence_text=_decode(licence) if licence is not None else None,
         damage=damage,
     )
+
+
+def _wanted_member(member: tarfile.TarInfo, kept: dict, limit: int, total_limit: int) -> str | None:
+    """The base name to keep `member` under (XML, license.txt, image), or None to skip it;
+    raises ArchiveError when keeping it would pass a size limit."""
+    base = safe_member_name(member.name)
+    if not member.isreg() or base is None or base in kept:
+        return None
+    if not (base.lower().endswith(XML_SUFFIXES) or _is_licence(base) or _is_media(base)):
+        return None
+    if member.size > limit:
+        raise ArchiveError(f"{member.name} is {member.size} bytes, above {limit}")
+    if sum(map(len, kept.values())) + member.size > total_limit:
+        raise ArchiveError(f"members exceed {total_limit} bytes in total")
+    return base
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:

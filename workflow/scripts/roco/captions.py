@@ -1,11 +1,18 @@
 """Caption cleaning and the caption filters of ROCOv2 (too short, not English).
 
-`clean_caption` normalises a caption extracted from JATS: Unicode NFC, control and zero-width
+`clean_caption` normalises a caption extracted from JATS: UTF-8 mojibake repaired, Unicode NFC,
+control and zero-width
 characters removed, non-breaking spaces made plain, URLs (http, https, ftp, www., doi.org) removed
 together with brackets they leave empty, footnote markers (dagger, double dagger, section,
 pilcrow, double bar) removed, a missing space restored where a sentence end is glued to the next
 sentence ("mass.The" -> "mass. The"), spaces before closing punctuation and inside brackets
 dropped, and whitespace collapsed.
+
+Mojibake: UTF-8 text decoded as Latin-1 or Windows-1252 (an XML file that declares the wrong
+encoding) turns "é" into "Ã©" and "’" into "â€™". Every run of one lead character (the code of
+a UTF-8 lead byte, 0xC2-0xF4) followed by the number of continuation characters (0x80-0xBF in
+either code page) that lead byte announces is mapped back to its bytes and decoded as UTF-8; runs
+that do not decode are left alone, so correct text is never changed.
 
 `caption_problem` says why a cleaned caption should be dropped, as ROCOv2 did ("non-English or too
 short to carry information"): empty, fewer than `min_words` words (a word is a run of letters
@@ -50,6 +57,24 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
+def _single_byte_chars(byte: int) -> set[str]:
+    """The characters Latin-1 and Windows-1252 decode `byte` to."""
+    try:
+        return {chr(byte), bytes([byte]).decode("cp1252")}
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: Latin-1 only
+        return {chr(byte)}
+
+
+_MOJIBAKE_BYTES = {ch: b for b in range(0x80, 0x100) for ch in _single_byte_chars(b)}
+_CONTINUATION = (
+    "[" + re.escape("".join(sorted(ch for ch, b in _MOJIBAKE_BYTES.items() if b < 0xC0))) + "]"
+)
+_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00df]{_CONTINUATION}|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
+)
+
+
 def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -80,6 +105,7 @@ _FOREIGN = _word_set(
 
 def clean_caption(text: str) -> str:
     """The caption with ROCOv2's cleaning applied (see the module docstring)."""
+    text = _MOJIBAKE.sub(_repair_mojibake, text)
     text = unicodedata.normalize("NFC", text)
     text = _ZERO_WIDTH.sub("", text)
     text = "".join(" " if _is_control(ch) else ch for ch in text)
@@ -93,6 +119,13 @@ def clean_caption(text: str) -> str:
     text = re.sub(r"\s+([,.;:!?)\]])", r"\1", text)
     text = re.sub(r"([,;:])(?=[,;:.])", "", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _repair_mojibake(match: re.Match) -> str:
+    try:
+        return bytes(_MOJIBAKE_BYTES[ch] for ch in match[0]).decode("utf-8")
+    except UnicodeDecodeError:
+        return match[0]
 
 
 def _is_control(ch: str) -> bool:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from roco.fetch_cli import add_parser as add_fetch_parser
 from roco.modalities import MODALITIES
 
 
@@ -157,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", type=int, default=240)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=cmd_demo_corpus)
+
+    add_fetch_parser(sub)
     return parser
 
 

@@ -1,14 +1,22 @@
 """Extract stage: from a chunk's planned articles to one row per figure graphic, with its image.
 
-Per article: fetch the metadata JSON and apply the selection (licence, open access, retraction),
+Per article: fetch the metadata JSON, check the types of the fields it reads (a field of the wrong
+type is a `bad_metadata` reject), apply the selection (licence, open access, retraction),
 fetch and parse the JATS XML, then for every graphic of every figure resolve its file among the
 article's media, clean the caption, fetch the image and check that it opens. Only the XML and the
 images the XML references are fetched. Every article or graphic dropped on the way is a reject row
 with its reason; one broken article never fails the chunk.
+
+Failure-rate guard: an outage (the bucket unreachable, a mirror half-synced) makes every article a
+`fetch_failed` or `bad_xml` reject, and a chunk of rejects looks like a chunk without figures. So
+when more than `max_failure_rate` of a chunk's articles (at least `failure_min_articles` of them)
+have a reject with one of FAILURE_REASONS, `extract_chunk` raises FailureRateError instead of
+returning, and the job fails with a message saying how many articles failed and why.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Collection
@@ -24,6 +32,24 @@ from roco.tables import rejects_frame
 
 log = logging.getLogger(__name__)
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+# Reject reasons that say the source, not the article, may be at fault.
+FAILURE_REASONS = ("fetch_failed", "bad_metadata", "bad_xml")
+# Metadata JSON fields this stage reads, with the JSON types they may have (null is always fine).
+_METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "pmcid": (str,),
+    "pmid": (str, int),
+    "doi": (str,),
+    "title": (str,),
+    "citation": (str,),
+    "license_code": (str,),
+    "xml_url": (str,),
+    "is_pmc_openaccess": (bool,),
+    "is_retracted": (bool,),
+}
+
+
+class FailureRateError(RuntimeError):
+    """Too many articles of a chunk failed to download or parse: probably an outage."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,9 @@ class ExtractConfig:
     english_only: bool = True
     # Old packages ship GIF thumbnails (~100 px) beside or instead of the full image.
     min_image_side: int = 64
+    max_failure_rate: float = 0.5
+    # Below this many articles a few bad files are not evidence of an outage.
+    failure_min_articles: int = 20
 
 
 @dataclass
@@ -42,19 +71,43 @@ class ArticleResult:
 
 
 def figure_ids(pmcid: str, figures: Collection[jats.Figure]) -> list[list[str]]:
-    """Stable, unique ids per graphic: PMCID_figid, with _g<k> when a figure has several."""
-    seen: set[str] = set()
+    """Stable, unique ids per graphic: PMCID_figid, with _g<k> when a figure has several.
+
+    Duplicate figure ids in the XML (or ids that collide once sanitised, or with another figure's
+    `_g<k>` ids) keep both figures, told apart by appending the figure's position."""
+    taken: set[str] = set()
     ids = []
     for fig in figures:
         base = f"{pmcid}_{_UNSAFE_ID.sub('-', fig.figure_id) or f'fig{fig.ordinal}'}"
-        if base in seen:  # duplicate figure ids in the XML: keep both, told apart by position
+        while base in taken or not taken.isdisjoint(_graphic_ids(base, len(fig.graphics))):
             base = f"{base}-{fig.ordinal}"
-        seen.add(base)
-        graphics = fig.graphics
-        ids.append(
-            [base] if len(graphics) <= 1 else [f"{base}_g{k}" for k in range(1, len(graphics) + 1)]
-        )
+        names = _graphic_ids(base, len(fig.graphics))
+        taken.update([base, *names])
+        ids.append(names)
     return ids
+
+
+def _graphic_ids(base: str, graphics: int) -> list[str]:
+    return [base] if graphics <= 1 else [f"{base}_g{k}" for k in range(1, graphics + 1)]
+
+
+def metadata_problem(metadata: dict) -> str | None:
+    """Why a metadata JSON cannot be used (a field of the wrong type), or None."""
+    for key, kinds in _METADATA_TYPES.items():
+        value = metadata.get(key)
+        if value is not None and not _has_type(value, kinds):
+            return f"metadata field {key!r} is {json.dumps(value)[:80]}, not {kinds[0].__name__}"
+    urls = metadata.get("media_urls")
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
+        return f"metadata field 'media_urls' is {json.dumps(urls)[:80]}, not a list of strings"
+    if not metadata.get("pmcid"):
+        return "metadata has no pmcid"
+    return None
+
+
+def _has_type(value, kinds: tuple[type, ...]) -> bool:
+    # bool is a subclass of int, but a pmid of `true` is as wrong as a pmid of `[1]`.
+    return bool in kinds if isinstance(value, bool) else isinstance(value, kinds)
 
 
 def attribution(label: str, metadata: dict, licence: str) -> str:
@@ -84,6 +137,9 @@ def extract_article(source: Source, row: InventoryRow, cfg: ExtractConfig) -> Ar
         metadata = source.metadata(row)
     except SourceError as err:
         reject("fetch_failed", str(err))
+        return result
+    if problem := metadata_problem(metadata):
+        reject("bad_metadata", problem)
         return result
     if selection := select_reason(metadata, cfg.licences):
         reject(*selection, stage="select")
@@ -121,22 +177,24 @@ def _figure_row(source, row, metadata, article, fig, href, available, cfg):
     problem = captions.caption_problem(caption, cfg.min_caption_words)
     if problem == "caption_not_english" and not cfg.english_only:
         problem = None
-    if problem:
-        return problem, caption[:200]
+    if problem:  # the cleaned caption, or what was there before cleaning left nothing
+        return problem, caption[:200] or f"caption before cleaning: {fig.caption[:200]!r}"
     name = jats.resolve_graphic(href, available)
     if name is None:
         return "missing_image", f"no media file for xlink:href {href!r}"
     try:
         data = source.media(row, metadata, name)
         image = open_image(data)
-    except (SourceError, ImageError) as err:
+    except SourceError as err:
+        return "fetch_failed", f"{name}: {err}"
+    except ImageError as err:
         return "bad_image", f"{name}: {err}"
     if min(image.size) < cfg.min_image_side:
         return "image_too_small", f"{name}: {image.width}x{image.height} (thumbnail?)"
     return {
         "pmcid": row.pmcid,
         "version": row.version,
-        "pmid": metadata.get("pmid") or article.pmid,
+        "pmid": str(metadata.get("pmid") or "") or article.pmid,
         "doi": metadata.get("doi") or article.doi,
         "title": article.title or metadata.get("title") or "",
         "journal": article.journal or "",
@@ -157,8 +215,26 @@ def _figure_row(source, row, metadata, article, fig, href, available, cfg):
     }
 
 
+def check_failure_rate(rejects: pd.DataFrame, articles: int, cfg: ExtractConfig) -> None:
+    """Raise FailureRateError when too many of `articles` have a fetch or parse failure."""
+    failed = rejects[rejects["reason"].isin(FAILURE_REASONS)]
+    keys = failed[["pmcid", "version"]].drop_duplicates()
+    if articles < cfg.failure_min_articles or len(keys) <= cfg.max_failure_rate * articles:
+        return
+    counts = failed.drop_duplicates(["pmcid", "version", "reason"])["reason"].value_counts()
+    example = failed.iloc[0]
+    raise FailureRateError(
+        f"{len(keys)} of {articles} articles ({len(keys) / articles:.0%}) failed to download or "
+        f"parse ({', '.join(f'{r}: {n}' for r, n in sorted(counts.items()))}), above "
+        f"extract.max_failure_rate = {cfg.max_failure_rate}. Is the source unreachable or "
+        f"incomplete? First failure: {example['pmcid']}: {str(example['detail'])[:300]}"
+    )
+
+
 def extract_chunk(source: Source, rows: list[InventoryRow], cfg: ExtractConfig):
-    """(figures, rejects) DataFrames for a chunk's articles, rows sorted by id."""
+    """(figures, rejects) DataFrames for a chunk's articles, rows sorted by id.
+
+    Raises FailureRateError when the chunk looks like an outage (see the module docstring)."""
     figures, rejects = [], []
     for done, row in enumerate(rows, 1):
         result = extract_article(source, row, cfg)
@@ -172,7 +248,9 @@ def extract_chunk(source: Source, rows: list[InventoryRow], cfg: ExtractConfig):
                 len(figures),
                 len(rejects),
             )
+    rejects = rejects_frame(rejects)
+    check_failure_rate(rejects, len(rows), cfg)
     frame = pd.DataFrame(figures)
     if len(frame):
         frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
-    return frame, rejects_frame(rejects)
+    return frame, rejects
