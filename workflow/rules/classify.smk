@@ -1,6 +1,7 @@
 rule train_classifier:
     input:
         figures=get_training_figures,
+        labelled=config["classify"]["labelled"] or [],
     output:
         model=RESULTS / "model" / "classifier.json",
         metrics=RESULTS / "model" / "training.json",

@@ -74,7 +74,10 @@ def get_chunks():
 
 
 def get_training_figures(wildcards):
-    """Figures of the first chunks, never re-triggering training when those chunks change."""
+    """Figures of the first chunks, never re-triggering training when those chunks change;
+    none when the model is trained from a labelled file."""
+    if config["classify"]["labelled"]:
+        return []
     chunks = get_chunks()[: config["classify"]["train_chunks"]]
     return [ancient(str(CHUNK / "figures.parquet").format(chunk=c)) for c in chunks]
 
