@@ -9,8 +9,12 @@ Measures, against ../shared/realdata (nothing here is tuned on the held-out part
 3. the combined decision (classify_image: image + caption, compound filter included) on the
    held-out images, each paired with a held-out ROCO caption of its own class;
 4. image-only modality (used only when the caption names none and the config asks for it);
-5. compound detection on multi-panel figures composed from the held-out images (with other
-   random layouts than in training) against those single images and crops of them;
+5. compound detection on the real images against their by-eye labels (bench/compound_labels.csv):
+   a. the shipped model on the held-out picture groups (all, radiology only, and how many single
+      radiology pictures it calls compound);
+   b. 5-fold cross-validation over all picture groups (same training recipe, bigger sample);
+   c. on multi-panel figures composed from the held-out images (other random layouts than in
+      training) against the held-out pictures and crops of the single ones;
 6. feature extraction speed (images per second on one core) for JPEG and PNG figures.
 
 Usage: .venv/bin/python bench/eval_classify.py [--realdata DIR] [--model FILE] [--json OUT]
@@ -37,7 +41,7 @@ from roco.classify import (
     image_modality,
     load_model,
 )
-from roco.features import IMAGE_FEATURES, caption_features, image_features
+from roco.features import IMAGE_FEATURES, LAYOUT_FEATURES, caption_features, image_features
 from roco.modalities import UNKNOWN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -121,6 +125,51 @@ def image_modality_held_out(model, held) -> dict:
     return result
 
 
+def _groups(pictures) -> list:
+    """One picture per group (the formats of one picture share their labels)."""
+    return list({p.group: p for p in reversed(pictures)}.values())[::-1]
+
+
+def compound_hand_labelled(model, held) -> dict:
+    pictures = _groups(held)
+    x = np.array([image_features(p.path.read_bytes()) for p in pictures])
+    predicted = model.compound.log_odds(x, IMAGE_FEATURES) >= 0
+    truth = np.array([p.compound for p in pictures])
+    radiology = np.array([p.radiology for p in pictures])
+    single_radiology = radiology & ~truth
+    return {
+        "all": binary_metrics(truth, predicted),
+        "radiology": binary_metrics(truth[radiology], predicted[radiology]),
+        "single_radiology_called_compound": f"{int(predicted[single_radiology].sum())} of "
+        f"{int(single_radiology.sum())}",
+    }
+
+
+def compound_cross_validated(pictures, folds: int = 5, seed: int = 0) -> dict:
+    """Grouped k-fold of the compound training recipe, scored on the real pictures by eye."""
+    groups = sorted({p.group for p in pictures})
+    fold_of = {g: i % folds for i, g in enumerate(np.random.default_rng(seed).permutation(groups))}
+    layout = [IMAGE_FEATURES.index(f) for f in LAYOUT_FEATURES]
+    real = _groups(pictures)
+    x = np.array([image_features(p.path.read_bytes()) for p in real])
+    predicted = np.zeros(len(real), dtype=bool)
+    for k in range(folds):
+        train = [p for p in pictures if fold_of[p.group] != k]
+        images, labels = compound_examples(train, seed)
+        kx = np.array([image_features(b) for b in images])[:, layout]
+        model = fit_linear(kx, labels, LAYOUT_FEATURES, seed)
+        test = np.array([fold_of[p.group] == k for p in real])
+        predicted[test] = model.log_odds(x[test], IMAGE_FEATURES) >= 0
+    truth = np.array([p.compound for p in real])
+    radiology = np.array([p.radiology for p in real])
+    return {
+        "all": binary_metrics(truth, predicted),
+        "radiology": binary_metrics(truth[radiology], predicted[radiology]),
+        "single_radiology_called_compound": f"{int(predicted[radiology & ~truth].sum())} of "
+        f"{int((radiology & ~truth).sum())}",
+    }
+
+
 def compound_detection(model, held, seed: int = 1) -> dict:
     images, labels = compound_examples(held, seed, figures=120)
     x = np.array([image_features(b) for b in images])
@@ -162,6 +211,8 @@ def evaluate(realdata: Path, model_path: Path | None) -> dict:
         "caption_roco_v1_validation": caption_evidence_roco(model, captions),
         "caption_evidence_direction": caption_evidence_shift(model, captions),
         "combined_held_out": combined(model, held, captions, cfg),
+        "compound_by_eye_held_out": compound_hand_labelled(model, held),
+        "compound_by_eye_5fold_cv": compound_cross_validated(pictures),
         "compound_generated": compound_detection(model, held),
         "image_modality_held_out": image_modality_held_out(model, held),
         "features_per_second_512px": speed(pictures, 512),

@@ -8,8 +8,9 @@ file. Trained on real third-party material in ../shared/realdata (never copied i
 - image modality model: the radiology images of the same training groups with a known modality;
 - caption model: ROCO v1 train non-radiology captions (negatives) and the hashed 75 % of ROCO v1
   validation radiology captions (positives); ROCO v1 validation non-radiology is never used;
-- compound model: multi-panel figures composed (compose_figure) from the training images, against
-  the single training images and crops of them.
+- compound model: the training pictures with their hand-made compound labels
+  (bench/compound_labels.csv, labelled by eye), plus multi-panel figures composed (compose_figure)
+  from the training images against the single training pictures and crops of them.
 
 Usage: .venv/bin/python bench/train_default_model.py [--realdata DIR] [--out FILE]
 """
@@ -62,8 +63,7 @@ _MODALITY_OF_NAME = (
     ("RG", "X-ray"),
     ("siim_cxr", "X-ray"),
 )
-# Single pictures by construction (DICOM renders, sample photos), usable as compound negatives.
-_SINGLE_FOLDERS = ("images/radiology", "images/other/microscopy_and_photos")
+COMPOUND_LABELS = REPO / "bench" / "compound_labels.csv"
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,19 @@ class Picture:
     group: str  # same picture in several formats shares a group
     radiology: bool
     modality: str | None
-    single: bool
+    compound: bool  # multi-panel, by eye (bench/compound_labels.csv)
+
+
+def read_compound_labels(path: Path = COMPOUND_LABELS) -> dict[str, bool]:
+    """Realdata-relative image path -> compound, from the by-eye labels ('#' lines are notes)."""
+    with path.open() as handle:
+        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
+        return {row["path"]: row["compound"] == "yes" for row in rows}
 
 
 def realdata_pictures(realdata: Path = REALDATA) -> list[Picture]:
     """Every labelled real image, sorted by path."""
+    compound = read_compound_labels()
     pictures = []
     for folder, radiology in (("images/radiology", True), ("images/other", False)):
         for path in sorted((realdata / folder).rglob("*")):
@@ -89,7 +97,7 @@ def realdata_pictures(realdata: Path = REALDATA) -> list[Picture]:
                     group=relative.rsplit(".", 1)[0].removesuffix(".converted"),
                     radiology=radiology,
                     modality=_name_modality(path.name) if radiology else None,
-                    single=relative.startswith(_SINGLE_FOLDERS),
+                    compound=compound[relative],
                 )
             )
     with (realdata / "images2" / "labels.csv").open() as handle:
@@ -100,7 +108,7 @@ def realdata_pictures(realdata: Path = REALDATA) -> list[Picture]:
                     group="images2/" + row["path"],
                     radiology=row["label"] == "radiology",
                     modality=_MODALITY_OF_KIND.get(row["modality_or_kind"]),
-                    single=False,
+                    compound=compound["images2/" + row["path"]],
                 )
             )
     return sorted(pictures, key=lambda p: str(p.path))
@@ -159,14 +167,14 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:
 def compose_figure(panels: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """A multi-panel figure: panels in a grid (1x2 ... 3x3) with gutters and panel letters.
 
-    Gutter colour (white, black or grey), width, panel size and letter placement vary, as they
-    do in journal figures.
+    Gutter colour (white, black or grey), width (none: panels abut), panel size and letter
+    placement vary, as they do in journal figures.
     """
     count = len(panels)
     cols = int(rng.choice([c for c in (1, 2, 3, 4) if c <= count and count % c == 0]))
     rows = count // cols
     cell = int(rng.integers(160, 360))
-    gutter = int(rng.integers(3, 16))
+    gutter = int(rng.integers(3, 16)) if rng.random() < 0.8 else 0
     colour = tuple(int(v) for v in rng.choice([255, 0, 230]) * np.ones(3))
     size = (cols * cell + (cols + 1) * gutter, rows * cell + (rows + 1) * gutter)
     canvas = Image.new("RGB", size, colour)
@@ -195,19 +203,22 @@ def crop(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def compound_examples(
     pictures: list[Picture], seed: int, figures: int = 200
 ) -> tuple[list[bytes], list[bool]]:
-    """JPEG figures labelled compound (composed) or single (single pictures and their crops)."""
+    """Figures labelled compound or single: each picture as it is with its by-eye label, crops of
+    the single ones (single figures come in any aspect) and figures composed of single ones."""
     rng = np.random.default_rng(seed)
-    arrays = {p.group: load_rgb_array(p.path) for p in pictures}
-    groups = sorted(arrays)
-    singles = sorted({p.group for p in pictures if p.single})
-    images, labels = [], []
+    first = {p.group: p for p in reversed(pictures)}  # one file per picture group
+    groups = sorted(first)
+    singles = [g for g in groups if not first[g].compound]
+    arrays = {g: load_rgb_array(first[g].path) for g in singles}
+    images = [first[g].path.read_bytes() for g in groups]
+    labels = [first[g].compound for g in groups]
     for group in singles:
-        images += [jpeg_bytes(arrays[group]), jpeg_bytes(crop(arrays[group], rng))]
-        labels += [False, False]
+        images.append(jpeg_bytes(crop(arrays[group], rng)))
+        labels.append(False)
     for _ in range(figures):
         count = int(rng.choice([2, 3, 4, 6]))
-        chosen = rng.choice(len(groups), size=count, replace=count > len(groups))
-        panels = [arrays[groups[i]] for i in chosen]
+        chosen = rng.choice(len(singles), size=count, replace=count > len(singles))
+        panels = [arrays[singles[i]] for i in chosen]
         images.append(jpeg_bytes(compose_figure(panels, rng), int(rng.integers(70, 95))))
         labels.append(True)
     return images, labels
@@ -238,7 +249,8 @@ def train(realdata: Path = REALDATA, seed: int = SEED) -> tuple[Model, dict]:
     provenance = {
         "trained_on": "bench/train_default_model.py on ../shared/realdata: images, images2 "
         "(hashed 75 % of picture groups), ROCO v1 captions (train non-radiology, hashed 75 % of "
-        "validation radiology), compound figures composed from the training images",
+        "validation radiology), the training pictures' by-eye compound labels and compound "
+        "figures composed from their single pictures",
         "seed": seed,
         "counts": {
             "images": len(pictures),

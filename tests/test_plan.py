@@ -60,3 +60,14 @@ def test_chunk_file_round_trip(tmp_path):
     chunks = pd.read_csv(tmp_path / "chunks.tsv", sep="\t")
     assert list(chunks["chunk"]) == ["c00000", "c00001"]
     assert list(chunks["articles"]) == [1, 2]
+
+
+def test_sample_is_even_and_deterministic(tmp_path):
+    articles, _ = plan.plan_articles([row(n) for n in range(100, 200)], 10)
+    path = tmp_path / "articles.parquet"
+    articles.to_parquet(path)
+    sample = plan.sample_rows(path, 10)
+    assert [r.pmc_number for r in sample] == list(range(100, 200, 10))
+    assert plan.sample_rows(path, 500) == plan.chunk_rows(path, "c00010") + [
+        r for c in range(11, 20) for r in plan.chunk_rows(path, f"c{c:05d}")
+    ]

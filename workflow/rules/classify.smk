@@ -1,6 +1,9 @@
+# Trained once per build and then kept: its only input is ancient, so an update of PMC (a new
+# plan, changed chunks) never retrains it and never re-runs the classification of old chunks.
+# `snakemake -R train_classifier` retrains on purpose.
 rule train_classifier:
     input:
-        figures=get_training_figures,
+        articles=ancient(PLAN_ARTICLES),
         labelled=config["classify"]["labelled"] or [],
     output:
         model=RESULTS / "model" / "classifier.json",
@@ -15,6 +18,10 @@ rule train_classifier:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        source=config["source"],
+        settings=get_extract_settings(),
+        sample=config["classify"]["train_articles"],
     script:
         "../scripts/train_classifier.py"
 
@@ -23,6 +30,8 @@ rule classify:
     input:
         figures=CHUNK / "figures.parquet",
         model=rules.train_classifier.output.model,
+        # A user ONNX image model is an input: replacing the file re-runs classify.
+        onnx=config["classify"]["onnx_model"] or [],
     output:
         classified=intermediate(CHUNK / "classified.parquet"),
         rejects=CHUNK / "classify_rejects.parquet",

@@ -73,13 +73,9 @@ def get_chunks():
         return sorted(row["chunk"] for row in csv.DictReader(handle, delimiter="\t"))
 
 
-def get_training_figures(wildcards):
-    """Figures of the first chunks, never re-triggering training when those chunks change;
-    none when the model is trained from a labelled file."""
-    if config["classify"]["labelled"]:
-        return []
-    chunks = get_chunks()[: config["classify"]["train_chunks"]]
-    return [ancient(str(CHUNK / "figures.parquet").format(chunk=c)) for c in chunks]
+def get_extract_settings():
+    """The config sections that decide what extract keeps."""
+    return {key: config[key] for key in ("licences", "captions", "images", "extract")}
 
 
 def get_annotated(wildcards):

@@ -6,16 +6,15 @@ rule extract:
         RESULTS / "logs" / "extract" / "{chunk}.log",
     benchmark:
         RESULTS / "benchmarks" / "extract" / "{chunk}.tsv"
-    # Not in group "chunk": train_classifier reads the figures of the first chunks, so an
-    # extract inside the group that classify runs in would make a cycle between group jobs.
     group:
-        "extract"
+        "chunk"
     conda:
         "../../envs/extract.yaml"
     threads: 1
     resources:
-        # A chunk's figures (images included) are held in memory: about 0.5 MB per PMC id at PMC's
-        # density (~0.5 open-access articles per id, ~5 figures of ~200 KB). Doubled on a retry.
+        # The chunk's figures, images included, are held in memory: measured ~5x the image
+        # bytes (~1 MB per 200 KB figure). 0.5 MB per PMC id suits PMC's sparser id ranges;
+        # a dense chunk that runs out is retried with 2x, then 3x (profiles: retries: 2).
         mem_mb=lambda wc, attempt: attempt * (1000 + config["chunk_size"] // 2),
         # Fetching dominates: ~10 requests/s to the bucket, ~6 requests per article.
         runtime=lambda wc, attempt: attempt * (30 + config["chunk_size"] // 100),
@@ -24,9 +23,6 @@ rule extract:
         digest=get_chunk_digest,
         articles=PLAN_ARTICLES,
         source=config["source"],
-        licences=config["licences"],
-        captions=config["captions"],
-        min_image_side=config["images"]["min_side"],
-        extract=config["extract"],
+        settings=get_extract_settings(),
     script:
         "../scripts/extract.py"

@@ -2,14 +2,17 @@ import json
 import logging
 from pathlib import Path
 
-from roco import classify, tables
+from roco import classify, extract, plan, sources
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
 if snakemake.input.labelled:
     model, metrics = classify.train_from_labelled(classify.read_labelled(snakemake.input.labelled))
 else:
-    figures = tables.read_frame(snakemake.input.figures, "figures")
+    rows = plan.sample_rows(snakemake.input.articles, snakemake.params.sample)
+    cfg = extract.ExtractConfig.from_settings(snakemake.params.settings)
+    figures, _ = extract.extract_chunk(sources.open_source(snakemake.params.source), rows, cfg)
     model, metrics = classify.train_from_figures(figures)
+    metrics["sample_articles"] = len(rows)
 classify.save_model(model, Path(snakemake.output.model))
 Path(snakemake.output.metrics).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 logging.info("trained: %s", metrics)

@@ -22,6 +22,7 @@ lazily, when the caller asks for them.
 from __future__ import annotations
 
 import gzip
+import lzma
 import re
 import tarfile
 import zipfile
@@ -36,6 +37,19 @@ from roco.jats import IMAGE_EXTENSIONS
 XML_SUFFIXES = (".nxml", ".xml")
 MAX_MEMBER_BYTES = 200_000_000
 MAX_TOTAL_BYTES = 2_000_000_000
+# What zipfile raises on damaged input: bad headers, bad compressed data (deflate, bzip2, lzma),
+# unknown compression methods, encrypted members.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+# Compressed data that does not decode or check: corrupt, not cut short.
+_CORRUPT_STREAM = (gzip.BadGzipFile, zlib.error, lzma.LZMAError)
 
 
 class ArchiveError(ValueError):
@@ -154,7 +168,7 @@ def _from_zip(path: Path, limit: int) -> ArticleFiles:
             xml_name = choose_xml(members)
             xml = _zip_read(path, members[xml_name], limit)
             licence = next((i for n, i in members.items() if _is_licence(n)), None)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _ZIP_ERRORS as error:
         raise ArchiveError(f"{path.name}: unreadable zip: {error}") from error
     return ArticleFiles(
         xml_name=xml_name,
@@ -171,7 +185,7 @@ def _zip_read(path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:
     try:
         with zipfile.ZipFile(path) as archive, archive.open(info) as member:
             data = member.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _ZIP_ERRORS as error:
         raise ArchiveError(f"{path.name}: cannot read {info.filename}: {error}") from error
     if len(data) > limit:
         raise ArchiveError(f"{info.filename} expands above the limit of {limit} bytes")
@@ -197,7 +211,7 @@ def _from_tar(path: Path, limit: int, total_limit: int, allow_truncated: bool) -
                         kept[base] = archive.extractfile(member).read()
             while stream.read(1 << 20):  # the rest (padding) up to the CRC-32
                 pass
-        except (gzip.BadGzipFile, zlib.error) as error:
+        except _CORRUPT_STREAM as error:
             # Corrupt, not cut short: nothing read from the stream can be trusted.
             raise ArchiveError(f"{path.name}: corrupt archive: {error}") from error
         except (tarfile.TarError, EOFError, OSError) as error:

@@ -68,10 +68,18 @@ def cmd_classify(args) -> int:
 
     model = classify.load_model(Path(args.model) if args.model else None)
     cfg = classify.ClassifyConfig(args.radiology_threshold, args.compound_threshold)
+    onnx = None
+    if args.onnx:
+        try:
+            onnx = classify.load_onnx(classify.OnnxSpec(Path(args.onnx), mode=args.onnx_mode))
+        except classify.OnnxModelError as err:
+            print(f"roco classify: {err}", file=sys.stderr)
+            return 2
     failed = 0
     for image in args.images:
         try:
-            result = classify.classify_image(Path(image).read_bytes(), args.caption, model, cfg)
+            data = Path(image).read_bytes()
+            result = classify.classify_image(data, args.caption, model, cfg, onnx)
         except (OSError, ValueError) as err:
             _reject(image, "bad_image", str(err))
             failed += 1
@@ -136,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model file from the train_classifier rule (default: built in)")
     p.add_argument("--radiology-threshold", type=float, default=0.5)
     p.add_argument("--compound-threshold", type=float, default=0.5)
+    p.add_argument(
+        "--onnx",
+        help="ONNX image classifier (N,3,H,W float input of fixed size, ImageNet mean/std, "
+        "output column 1 = radiology logit)",
+    )
+    p.add_argument(
+        "--onnx-mode",
+        choices=("combine", "replace"),
+        default="combine",
+        help="average its log-odds with the built-in image model's, or use them instead",
+    )
     p.set_defaults(run=cmd_classify)
 
     p = sub.add_parser("phash", help="perceptual hash (imagehash.phash hex) of images")

@@ -63,6 +63,18 @@ class ExtractConfig:
     # Below this many articles a few bad files are not evidence of an outage.
     failure_min_articles: int = 20
 
+    @classmethod
+    def from_settings(cls, settings: dict) -> ExtractConfig:
+        """From the config sections licences, captions, images and extract."""
+        return cls(
+            licences=frozenset(settings["licences"]),
+            min_caption_words=settings["captions"]["min_words"],
+            english_only=settings["captions"]["english_only"],
+            min_image_side=settings["images"]["min_side"],
+            max_failure_rate=settings["extract"]["max_failure_rate"],
+            failure_min_articles=settings["extract"]["min_articles"],
+        )
+
 
 @dataclass
 class ArticleResult:
@@ -146,6 +158,7 @@ def extract_article(source: Source, row: InventoryRow, cfg: ExtractConfig) -> Ar
         return result
     try:
         article = jats.parse_article(source.article_xml(row, metadata))
+        available = source.media_names(metadata)
     except SourceError as err:
         reject("fetch_failed", str(err))
         return result
@@ -154,7 +167,6 @@ def extract_article(source: Source, row: InventoryRow, cfg: ExtractConfig) -> Ar
         return result
     if not article.figures:
         reject("no_figures", "the article has no figures")
-    available = source.media_names(metadata)
     for fig, ids in zip(article.figures, figure_ids(row.pmcid, article.figures), strict=True):
         if not fig.graphics:
             reject("no_graphic", f"figure {fig.label or fig.figure_id} has no graphic", ids[0])

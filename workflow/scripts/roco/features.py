@@ -13,7 +13,12 @@ a fixed vector of numbers (IMAGE_FEATURES):
   the share of perfectly flat neighbourhoods and the number of distinct colours;
 - layout: interior gutters (runs of uniform rows or columns that have content on both sides and
   touch neither edge), found by a two-level X-Y cut, and the panel count they imply; this is the
-  main evidence for compound (multi-panel) figures.
+  main evidence for compound (multi-panel) figures. Three more tell real panel grids from a single
+  picture whose flat background happens to hold a uniform line (an ultrasound screen's text block,
+  the CT table, a stray mark): the balance of the bands a cut makes (panels are of similar size,
+  an annotation strip is not), the width of the widest gutter (accidental ones are a pixel or two)
+  and seams, straight interior edges that run across most of the image, where panels abut with no
+  gutter at all.
 Caption: counts of term groups (CAPTION_FEATURES): imaging modality terms, radiological
 vocabulary (planes, densities, contrast, arrows), findings and devices radiology shows
 (infarct, fracture, stent), non-radiology terms (blots, stains, microscopy,
@@ -24,6 +29,7 @@ MODALITY_PATTERNS maps each modality label of roco.modalities to the caption ter
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -55,6 +61,9 @@ IMAGE_FEATURES: tuple[str, ...] = (
     "log_panels",
     "split",
     "gutter_share",
+    "balance",
+    "gutter_width",
+    "seams",
 )
 
 # Compound-ness is a property of the layout, not of what the panels show: the compound model
@@ -65,6 +74,9 @@ LAYOUT_FEATURES: tuple[str, ...] = (
     "log_panels",
     "split",
     "gutter_share",
+    "balance",
+    "gutter_width",
+    "seams",
 )
 
 # Term groups. Word boundaries everywhere: "CT" must not match "CTA" or "ACT".
@@ -227,7 +239,7 @@ def features_of_array(rgb: np.ndarray) -> np.ndarray:
     """The IMAGE_FEATURES vector of an RGB uint8 array: layout at full size, the rest on a
     strided view of about STATS pixels a side (cheap, and the statistics do not need more)."""
     wide = rgb.astype(np.uint16)
-    rows, cols, panels, gutter_share = _layout(
+    layout = _layout(
         ((wide[..., 0] * 77 + wide[..., 1] * 150 + wide[..., 2] * 29) >> 8).astype(np.uint8)
     )
     step = max(1, -(-max(rgb.shape[:2]) // STATS))
@@ -263,11 +275,14 @@ def features_of_array(rgb: np.ndarray) -> np.ndarray:
             np.count_nonzero((dx[:-1, :] == 0) & (dy[:, :-1] == 0)) / size,
             np.log2(1 + np.count_nonzero(np.bincount(quantised.ravel(), minlength=4096))) / 12,
             float(np.log(width / height)),
-            min(rows, 4) / 4,
-            min(cols, 4) / 4,
-            np.log2(panels) / 4,
-            float(panels > 1),
-            gutter_share,
+            min(layout.rows, 4) / 4,
+            min(layout.cols, 4) / 4,
+            np.log2(layout.panels) / 4,
+            float(layout.panels > 1),
+            layout.gutter_share,
+            layout.balance,
+            layout.gutter_width,
+            min(layout.seams, 4) / 4,
         ],
         dtype=np.float64,
     )
@@ -313,20 +328,68 @@ def _bands(length: int, cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
 
 
-def _layout(grey: np.ndarray) -> tuple[int, int, int, float]:
-    """Gutters and panels by a two-level X-Y cut: rows then columns, and columns then rows.
+@dataclass(frozen=True)
+class Layout:
+    rows: int  # full-width row gutters
+    cols: int  # full-height column gutters
+    panels: int  # the larger panel count of the two cut orders
+    gutter_share: float  # share of the image covered by first-level gutters
+    balance: float  # smallest / largest band of the first-level cut (0 without a cut)
+    gutter_width: float  # widest first-level gutter in % of the side, capped at 1
+    seams: int  # straight interior edges across the image (abutting panels)
 
-    Returns the full-width row gutters, full-height column gutters, the larger panel count of
-    the two cut orders, and the share of the image covered by first-level gutters.
-    """
+
+def _layout(grey: np.ndarray) -> Layout:
+    """Gutters and panels by a two-level X-Y cut (rows then columns, and columns then rows), and
+    seams."""
     row_cuts = _gutters(grey)
     col_cuts = _gutters(grey.T)
-    by_rows = sum(
-        len(_gutters(grey[a:b].T)) + 1 for a, b in _bands(grey.shape[0], row_cuts) if b - a > 4
-    )
-    by_cols = sum(
-        len(_gutters(grey[:, a:b])) + 1 for a, b in _bands(grey.shape[1], col_cuts) if b - a > 4
-    )
+    row_bands = [(a, b) for a, b in _bands(grey.shape[0], row_cuts) if b - a > 4]
+    col_bands = [(a, b) for a, b in _bands(grey.shape[1], col_cuts) if b - a > 4]
+    by_rows = sum(len(_gutters(grey[a:b].T)) + 1 for a, b in row_bands)
+    by_cols = sum(len(_gutters(grey[:, a:b])) + 1 for a, b in col_bands)
     covered = sum(b - a for a, b in row_cuts) / grey.shape[0]
     covered += sum(b - a for a, b in col_cuts) / grey.shape[1]
-    return len(row_cuts), len(col_cuts), max(by_rows, by_cols, 1), covered
+    balance = max(
+        _balance(bands) if cuts else 0.0
+        for bands, cuts in ((row_bands, row_cuts), (col_bands, col_cuts))
+    )
+    widest = max(
+        [(b - a) / grey.shape[0] for a, b in row_cuts]
+        + [(b - a) / grey.shape[1] for a, b in col_cuts]
+        + [0.0]
+    )
+    return Layout(
+        rows=len(row_cuts),
+        cols=len(col_cuts),
+        panels=max(by_rows, by_cols, 1),
+        gutter_share=covered,
+        balance=balance,
+        gutter_width=min(widest * 100, 1.0),
+        seams=_seams(grey) + _seams(grey.T),
+    )
+
+
+def _balance(bands: list[tuple[int, int]]) -> float:
+    sizes = [b - a for a, b in bands]
+    return min(sizes) / max(sizes) if len(sizes) > 1 else 0.0
+
+
+def _seams(grey: np.ndarray, step: int = 48, reach: float = 0.7, margin: float = 0.1) -> int:
+    """Interior rows where the image steps sharply along most of the width: the straight edge
+    where two panels abut. Natural edges (a horizon, an organ outline) are curved or partial.
+
+    A seam row has a step of at least `step` grey levels between it and the next row on at least
+    `reach` of the columns, lies more than `margin` of the height from both edges (a picture's
+    frame is not a seam), and adjacent seam rows count once.
+    """
+    height = grey.shape[0]
+    if height < 8:
+        return 0
+    dy = np.abs(np.diff(grey.astype(np.int16), axis=0))
+    full = np.count_nonzero(dy >= step, axis=1) >= reach * grey.shape[1]
+    lo, hi = int(height * margin), int(height * (1 - margin))
+    interior = np.zeros_like(full)
+    interior[lo:hi] = full[lo:hi]
+    # a run of adjacent seam rows is one seam
+    return int(np.count_nonzero(interior[1:] & ~interior[:-1]) + interior[0])

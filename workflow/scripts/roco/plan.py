@@ -82,12 +82,25 @@ def write_chunks(digests: dict[str, str], articles: pd.DataFrame, path) -> None:
     atomic_write_text(path, "".join(lines))
 
 
-def chunk_rows(articles_path, chunk: str) -> list[InventoryRow]:
-    """The planned articles of one chunk."""
-    frame = pq.read_table(articles_path, filters=[("chunk", "=", chunk)]).to_pandas()
+def _inventory_rows(frame: pd.DataFrame) -> list[InventoryRow]:
     return sorted(
         InventoryRow(int(p.removeprefix("PMC")), int(v), k, e)
         for p, v, k, e in zip(
             frame["pmcid"], frame["version"], frame["key"], frame["etag"], strict=True
         )
     )
+
+
+def chunk_rows(articles_path, chunk: str) -> list[InventoryRow]:
+    """The planned articles of one chunk."""
+    return _inventory_rows(
+        pq.read_table(articles_path, filters=[("chunk", "=", chunk)]).to_pandas()
+    )
+
+
+def sample_rows(articles_path, n: int) -> list[InventoryRow]:
+    """An even, deterministic sample of n planned articles across all chunks."""
+    rows = _inventory_rows(pq.read_table(articles_path).to_pandas())
+    if n >= len(rows):
+        return rows
+    return [rows[i * len(rows) // n] for i in range(n)]
