@@ -1,9 +1,8 @@
-import logging
 from pathlib import Path
 
-from roco import concepts, tables
+from roco import concepts, joblog, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 annotator = concepts.Annotator(Path(snakemake.input.index))
 annotated, rejects = concepts.annotate_chunk(
     tables.read_frame(snakemake.input.hashed, "hashed"), annotator

@@ -1,7 +1,6 @@
-import logging
 from pathlib import Path
 
-from roco import kb
+from roco import joblog, kb
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 kb.build_index(Path(snakemake.input.kb), Path(snakemake.output.index))

@@ -2,9 +2,9 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from roco import classify, tables
+from roco import classify, joblog, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 settings = snakemake.params.thresholds
 names = {f.name for f in dataclasses.fields(classify.ClassifyConfig)}
 cfg = classify.ClassifyConfig(**{k: v for k, v in settings.items() if k in names})

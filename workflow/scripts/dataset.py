@@ -1,9 +1,9 @@
 import logging
 from pathlib import Path
 
-from roco import shards, tables
+from roco import joblog, shards, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 rows = shards.dataset_rows(
     tables.read_frame(snakemake.input.annotated, "annotated"),
     tables.read_frame(snakemake.input.duplicates, "duplicates"),

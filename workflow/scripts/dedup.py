@@ -1,8 +1,8 @@
 import logging
 
-from roco import dedup, tables
+from roco import dedup, joblog, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 figures = tables.read_frame(
     snakemake.input.annotated, "annotated", columns=["id", "pmcid", "pub_date", "phash", "sha256"]
 )

@@ -1,9 +1,9 @@
 import logging
 from pathlib import Path
 
-from roco import export
+from roco import export, joblog
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 counts = export.export_rocov2(
     Path(snakemake.input.dataset) / "data", Path(snakemake.output.release), snakemake.params.prefix
 )

@@ -1,7 +1,7 @@
 import logging
 
-from roco import fetch
+from roco import fetch, joblog
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 rows = fetch.fetch_inventory(fetch.cached_fetch(snakemake.params.source), snakemake.wildcards.date)
 logging.info("inventory %s: %d article versions", snakemake.wildcards.date, len(rows))

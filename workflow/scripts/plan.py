@@ -1,8 +1,8 @@
 import logging
 
-from roco import plan, sources, tables
+from roco import joblog, plan, sources, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 rows = sources.open_source(snakemake.params.source).inventory()
 articles, rejects = plan.plan_articles(rows, snakemake.params.chunk_size)
 digests = plan.chunk_digests(articles)

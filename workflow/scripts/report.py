@@ -1,12 +1,12 @@
 import json
-import logging
 from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from roco import report, tables
+from roco import joblog, report, tables
+from roco.tables import atomic_write_text
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 out = snakemake.output
 rejects = tables.read_frame(
     [snakemake.input.plan_rejects, *snakemake.input.chunk_rejects, snakemake.input.dedup_rejects],
@@ -16,9 +16,9 @@ data = ds.dataset(Path(snakemake.input.dataset) / "data")
 columns = ["id", "pmcid", "split", "modality", "licence", "caption"]
 dataset = data.to_table(columns=columns).to_pandas()
 stats = report.build_stats(rejects, dataset)
-Path(out.stats).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-Path(out.report).write_text(report.render_markdown(stats))
-report.funnel_rows(stats).to_csv(out.funnel, index=False)
+atomic_write_text(out.stats, json.dumps(stats, indent=2, sort_keys=True) + "\n")
+atomic_write_text(out.report, report.render_markdown(stats))
+atomic_write_text(out.funnel, report.funnel_rows(stats).to_csv(index=False))
 report.plot_counts(stats["modalities"], "Modalities", out.modalities)
 report.plot_counts(stats["licences"], "Licences", out.licences)
 report.plot_caption_lengths(dataset["caption"], out.caption_lengths)

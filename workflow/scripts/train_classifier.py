@@ -2,9 +2,9 @@ import json
 import logging
 from pathlib import Path
 
-from roco import classify, extract, plan, sources
+from roco import classify, extract, joblog, plan, sources, tables
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 if snakemake.input.labelled:
     model, metrics = classify.train_from_labelled(classify.read_labelled(snakemake.input.labelled))
 else:
@@ -14,5 +14,7 @@ else:
     model, metrics = classify.train_from_figures(figures)
     metrics["sample_articles"] = len(rows)
 classify.save_model(model, Path(snakemake.output.model))
-Path(snakemake.output.metrics).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+tables.atomic_write_text(
+    snakemake.output.metrics, json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+)
 logging.info("trained: %s", metrics)

@@ -1,9 +1,9 @@
 import logging
 from pathlib import Path
 
-from roco import umls
+from roco import joblog, umls
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)
+joblog.setup(snakemake.log[0])
 n = umls.build_umls_kb(
     Path(snakemake.input.mrconso),
     Path(snakemake.input.mrsty),

@@ -9,10 +9,11 @@ sentence ("mass.The" -> "mass. The"), spaces before closing punctuation and insi
 dropped, and whitespace collapsed.
 
 Mojibake: UTF-8 text decoded as Latin-1 or Windows-1252 (an XML file that declares the wrong
-encoding) turns "é" into "Ã©" and "’" into "â€™". Every run of one lead character (the code of
-a UTF-8 lead byte, 0xC2-0xF4) followed by the number of continuation characters (0x80-0xBF in
-either code page) that lead byte announces is mapped back to its bytes and decoded as UTF-8; runs
-that do not decode are left alone, so correct text is never changed.
+encoding) turns "é" into "Ã©", "°" into "Â°", "α" into "Î±" and "’" into "â€™". Every run of
+one such lead character (the UTF-8 lead bytes of Latin-1 letters and signs, Greek and punctuation)
+followed by the number of continuation characters (0x80-0xBF in either code page) it announces is
+mapped back to its bytes and decoded as UTF-8; runs that do not decode are left alone. On the
+8,791 ROCO validation captions in ../shared/realdata the repair changes none.
 
 `caption_problem` says why a cleaned caption should be dropped, as ROCOv2 did ("non-English or too
 short to carry information"): empty, fewer than `min_words` words (a word is a run of letters
@@ -69,10 +70,10 @@ _MOJIBAKE_BYTES = {ch: b for b in range(0x80, 0x100) for ch in _single_byte_char
 _CONTINUATION = (
     "[" + re.escape("".join(sorted(ch for ch, b in _MOJIBAKE_BYTES.items() if b < 0xC0))) + "]"
 )
-_MOJIBAKE = re.compile(
-    f"[\u00c2-\u00df]{_CONTINUATION}|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
-    f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
-)
+# Only the lead bytes of the characters captions hold (Latin-1 letters and signs C2/C3, Greek
+# CE/CF, punctuation E2): other leads are ordinary characters, and a multiplication sign before
+# a no-break space ("3 cm x 2 cm" typeset with U+00D7 U+00A0) is valid UTF-8 for a Hebrew letter.
+_MOJIBAKE = re.compile(f"[\u00c2\u00c3\u00ce\u00cf]{_CONTINUATION}|\u00e2{_CONTINUATION}{{2}}")
 
 
 def _word_set(text: str) -> frozenset[str]:

@@ -38,6 +38,7 @@ from scispacy.linking_utils import Entity, KnowledgeBase
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from roco.modalities import MODALITIES
+from roco.tables import staged_dir
 
 KB_FILE = Path(__file__).resolve().parent / "data" / "radiology_kb.jsonl"
 KB_NAME = "kb.jsonl"  # the knowledge base copied into every index directory
@@ -197,18 +198,18 @@ def build_index(kb_jsonl: Path, out_dir: Path) -> None:
     byte-identical between runs in fresh processes (nmslib draws levels from a process-wide
     generator seeded at start-up), which is how a rule runs it.
     """
-    kb_jsonl, out_dir = Path(kb_jsonl), Path(out_dir)
+    kb_jsonl = Path(kb_jsonl)
     concepts = read_kb(kb_jsonl)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = LinkerPaths.from_directory(out_dir)
     aliases, vectorizer, vectors = _alias_vectors(scispacy_kb(concepts))
-    joblib.dump(vectorizer, paths.tfidf_vectorizer)
-    scipy.sparse.save_npz(paths.tfidf_vectors, vectors, compressed=False)
-    Path(paths.concept_aliases_list).write_text(json.dumps(aliases), encoding="utf-8")
     index = _hnsw(vectors)
     index.createIndex(HNSW_PARAMS, print_progress=False)
-    index.saveIndex(paths.ann_index, save_data=False)
-    shutil.copyfile(kb_jsonl, out_dir / KB_NAME)
+    with staged_dir(out_dir) as staging:  # a killed build never leaves half an index
+        paths = LinkerPaths.from_directory(staging)
+        joblib.dump(vectorizer, paths.tfidf_vectorizer)
+        scipy.sparse.save_npz(paths.tfidf_vectors, vectors, compressed=False)
+        Path(paths.concept_aliases_list).write_text(json.dumps(aliases), encoding="utf-8")
+        index.saveIndex(paths.ann_index, save_data=False)
+        shutil.copyfile(kb_jsonl, staging / KB_NAME)
 
 
 def load_index(index_dir: Path) -> tuple[list[Concept], CandidateGenerator]:

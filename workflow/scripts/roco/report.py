@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from roco.tables import atomic_path
+
 STAGES = ("plan", "select", "extract", "classify", "hash", "annotate", "dedup")
 
 
@@ -102,7 +104,8 @@ def _figure(width: float = 6, height: float = 3.5):
 
 def _save(fig, path) -> None:
     fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
+    with atomic_path(path) as partial:
+        fig.savefig(partial, format="png", metadata={"Software": None})
     fig.clear()
 
 
@@ -145,4 +148,5 @@ def sample_grid(samples: Mapping[str, list[bytes]], path, tile: int = 128) -> No
             except ImageError:
                 continue
             sheet.paste(thumb, (label_width + col * tile + 2, row * tile + 2))
-    sheet.save(path, "JPEG", quality=85)
+    with atomic_path(path) as partial:
+        sheet.save(partial, "JPEG", quality=85)

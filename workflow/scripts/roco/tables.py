@@ -88,27 +88,31 @@ def to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
 
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
     """Write a table atomically with fixed settings (zstd, no statistics timestamps)."""
+    with atomic_path(path) as partial:
+        pq.write_table(
+            table,
+            partial,
+            compression="zstd",
+            compression_level=9,
+            write_statistics=False,
+            store_schema=True,
+        )
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary name beside `path` to write to; renamed onto `path` when the block succeeds,
+    so a killed job never leaves half a file that a resumed run would take as finished."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    pq.write_table(
-        table,
-        partial,
-        compression="zstd",
-        compression_level=9,
-        write_statistics=False,
-        store_schema=True,
-    )
+    yield partial
     os.replace(partial, path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file through a temporary name, so readers never see half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        partial.write_text(text)
 
 
 @contextmanager
