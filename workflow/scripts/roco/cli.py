@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ def cmd_extract(args) -> int:
     failed = 0
     for path in args.paths:
         try:
-            files = archive.read_article_path(Path(path))
+            files = archive.read_article_path(Path(path), allow_truncated=args.allow_truncated)
             article = jats.parse_article(files.xml, licence_text=files.licence_text)
         except (archive.ArchiveError, jats.JatsError, OSError) as err:
             _reject(path, "bad_article", str(err))
@@ -118,7 +119,15 @@ def cmd_annotate(args) -> int:
     from roco import concepts
 
     annotator = concepts.Annotator(Path(args.index) if args.index else None)
-    concepts.annotate_csv(Path(args.csv), sys.stdout, annotator, as_json=args.json)
+    if args.text:
+        for text, annotation in zip(args.text, annotator.annotate(args.text), strict=True):
+            _emit({"caption": text, **concepts.annotation_record(annotation)})
+        return 0
+    if not args.csv:
+        _reject("-", "usage", "give an ID,Caption CSV or --text")
+        return 2
+    source = sys.stdin if args.csv == "-" else Path(args.csv)
+    concepts.annotate_csv(source, sys.stdout, annotator, as_json=args.json)
     return 0
 
 
@@ -136,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="figures and captions of JATS articles")
     p.add_argument("paths", nargs="+", help=".xml/.nxml file, article folder, .tar.gz or .zip")
     p.add_argument("--min-caption-words", type=int, default=2)
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="read what survives of a truncated package (its damage is reported on stderr)",
+    )
     p.set_defaults(run=cmd_extract)
 
     p = sub.add_parser("classify", help="radiology / compound scores and modality of images")
@@ -167,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_phash)
 
     p = sub.add_parser("annotate", help="UMLS concepts of captions: ID,Caption CSV -> ID,CUIs")
-    p.add_argument("csv", help="CSV with columns ID,Caption ('-' for stdin)")
+    p.add_argument("csv", nargs="?", help="CSV with columns ID,Caption ('-' for stdin)")
+    p.add_argument("--text", nargs="+", help="annotate these captions (JSON lines)")
     p.add_argument("--json", action="store_true", help="JSON lines with names, spans, modality")
     p.add_argument("--index", help="knowledge-base index directory (default: built in)")
     p.set_defaults(run=cmd_annotate)
@@ -184,4 +199,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `roco ... | head` ends quietly
     return args.run(args)
