@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+from realdata import REALDATA
 
 
 def jpeg_bytes(seed: int, size=(64, 48)) -> bytes:

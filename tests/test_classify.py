@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
+from realdata import REALDATA
 
 from roco.classify import (
     Classification,
@@ -29,7 +29,6 @@ from roco.images import ImageError
 from roco.modalities import MODALITIES, UNKNOWN
 from roco.tables import REJECT_COLUMNS, to_arrow
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 CFG = ClassifyConfig()
 
 
@@ -138,6 +137,38 @@ def test_layout_counts_panels_of_a_grid_and_none_in_a_single_image():
     assert single["log_panels"] == 0 and single["row_gutters"] == 0
     assert four["log_panels"] == pytest.approx(np.log2(4) / 4)
     assert row["log_panels"] == pytest.approx(np.log2(3) / 4) and row["col_gutters"] == 0.5
+
+
+def scanner_screen(seed: int) -> Image.Image:
+    """A single slice on a scanner screen: a block of white text lines at the top, black rows,
+    then the image. The black rows are a uniform band with content on both sides."""
+    screen = Image.new("L", (384, 500), 0)
+    draw = ImageDraw.Draw(screen)
+    for line in range(7):
+        draw.text((8, 4 + 13 * line), f"MI 1.{seed} TIS 0.{line} 11cm C5-1 28Hz", fill=255)
+    screen.paste(ct_slice(seed), (0, 116))
+    return screen
+
+
+def test_layout_balance_gutter_width_and_seams():
+    def layout(img: Image.Image) -> dict:
+        return dict(zip(IMAGE_FEATURES, image_features(encode(img)), strict=True))
+
+    quad = layout(grid([ct_slice(s) for s in range(4)], cols=2))
+    screen = layout(scanner_screen(1))
+    assert quad["balance"] > 0.9 and quad["gutter_width"] == 1.0
+    assert screen["split"] == 1.0 and screen["balance"] < 0.3  # a strip, not a panel
+    # Abutting panels of different tone meet at a straight edge; a drawn chart axis is no seam.
+    abutting = Image.new("L", (400, 400), 30)
+    abutting.paste(Image.new("L", (200, 400), 220), (200, 0))
+    assert layout(abutting)["seams"] > 0
+    assert layout(bar_chart(9))["seams"] == 0
+
+
+def test_single_slice_on_a_scanner_screen_is_not_compound(model):
+    for seed in range(3):
+        result = classify_image(encode(scanner_screen(seed)), "", model, CFG)
+        assert not result.compound, result
 
 
 def test_thumbnail_is_reduced_and_handles_odd_modes():

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from realdata import REALDATA
 
 from roco import dedup, phash
 from roco.tables import to_arrow
-
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 def planted_codes(rng, n: int, radius: int, planted: int) -> np.ndarray:

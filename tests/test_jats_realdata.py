@@ -9,15 +9,14 @@ the members that actually exist. Skipped when the real data are absent.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
+from realdata import REALDATA
 
 from roco.archive import read_article_path
 from roco.jats import parse_article, resolve_graphic
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 NXML = REALDATA / "nxml"
 pytestmark = pytest.mark.skipif(not NXML.is_dir(), reason=f"real data absent: {NXML}")
 

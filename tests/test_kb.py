@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from realdata import REALDATA
 
 from roco.concepts import Annotator
 from roco.kb import (
@@ -25,7 +26,6 @@ from roco.kb import (
 )
 from roco.modalities import MODALITIES
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 CUI_MAPPING = REALDATA / "roco" / "rocov2" / "cui_mapping.csv"
 
 

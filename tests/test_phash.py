@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from realdata import REALDATA
 
 from roco import phash
 from roco.images import ImageError
 from roco.tables import arrow_schema, to_arrow
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 

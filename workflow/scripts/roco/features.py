@@ -375,21 +375,27 @@ def _balance(bands: list[tuple[int, int]]) -> float:
     return min(sizes) / max(sizes) if len(sizes) > 1 else 0.0
 
 
-def _seams(grey: np.ndarray, step: int = 48, reach: float = 0.7, margin: float = 0.1) -> int:
+def _seams(
+    grey: np.ndarray, step: int = 48, reach: float = 0.9, margin: float = 0.1, band: int = 3
+) -> int:
     """Interior rows where the image steps sharply along most of the width: the straight edge
     where two panels abut. Natural edges (a horizon, an organ outline) are curved or partial.
 
-    A seam row has a step of at least `step` grey levels between it and the next row on at least
-    `reach` of the columns, lies more than `margin` of the height from both edges (a picture's
-    frame is not a seam), and adjacent seam rows count once.
+    A seam lies between two bands of `band` rows whose means differ by at least `step` grey
+    levels on at least `reach` of the columns (bands, not single rows, so a thin drawn line such
+    as a chart axis is not a seam: it has the same tone on both sides), lies more than `margin`
+    of the height from both edges (a picture's frame is not a seam), and adjacent seam rows
+    count once.
     """
     height = grey.shape[0]
-    if height < 8:
+    if height < 4 * band:
         return 0
-    dy = np.abs(np.diff(grey.astype(np.int16), axis=0))
-    full = np.count_nonzero(dy >= step, axis=1) >= reach * grey.shape[1]
-    lo, hi = int(height * margin), int(height * (1 - margin))
-    interior = np.zeros_like(full)
-    interior[lo:hi] = full[lo:hi]
+    total = np.cumsum(grey, axis=0, dtype=np.int32)
+    sums = total[band:] - total[:-band]  # sums[i]: rows i+1 .. i+band
+    above, below = sums[:-band], sums[band:]  # rows r-band+1 .. r and r+1 .. r+band
+    steps = np.abs(above - below) >= step * band
+    full = np.count_nonzero(steps, axis=1) >= reach * grey.shape[1]
+    rows = np.arange(full.size) + band  # the row each entry ends above
+    seam = full & (rows > height * margin) & (rows < height * (1 - margin))
     # a run of adjacent seam rows is one seam
-    return int(np.count_nonzero(interior[1:] & ~interior[:-1]) + interior[0])
+    return int(np.count_nonzero(seam[1:] & ~seam[:-1]) + seam[0])
