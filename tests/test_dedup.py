@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from realdata import REALDATA
+from realdata import real_image_files
 
 from roco import dedup, phash
 from roco.tables import to_arrow
@@ -166,14 +166,7 @@ def test_growth_keeps_every_old_decision():
 
 
 def real_files() -> list[Path]:
-    if not REALDATA.is_dir():
-        pytest.skip("../shared/realdata (real third-party images) is not available")
-    return sorted(
-        p
-        for folder in ("images", "images2")
-        for p in (REALDATA / folder).rglob("*")
-        if p.suffix.lower() in (".jpg", ".png", ".tif")
-    )
+    return real_image_files((".jpg", ".png", ".tif"))
 
 
 def content_name(path: Path) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from realdata import REALDATA
+from realdata import real_image_files
 
 from roco import phash
 from roco.images import ImageError
@@ -133,14 +133,7 @@ def test_hash_chunk_of_an_empty_table():
 
 
 def real_files() -> list[Path]:
-    if not REALDATA.is_dir():
-        pytest.skip("../shared/realdata (real third-party images) is not available")
-    return sorted(
-        p
-        for folder in ("images", "images2")
-        for p in (REALDATA / folder).rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    return real_image_files(IMAGE_SUFFIXES)
 
 
 def test_real_images_exact_mode_is_identical_to_imagehash():

@@ -39,6 +39,19 @@ from roco.images import MAX_PIXELS, ImageError, open_image
 THUMB = 512  # decode size: gutters of 3 px in a 1,000 px figure survive at this scale
 STATS = 256  # pixel statistics are taken on a strided view of about this size
 
+# Compound-ness is a property of the layout, not of what the panels show: the compound model
+# sees only these, so it cannot learn "grey means single" from its training panels.
+LAYOUT_FEATURES: tuple[str, ...] = (
+    "row_gutters",
+    "col_gutters",
+    "log_panels",
+    "split",
+    "gutter_share",
+    "balance",
+    "gutter_width",
+    "seams",
+)
+
 IMAGE_FEATURES: tuple[str, ...] = (
     "chroma_mean",
     "colour_share",
@@ -56,28 +69,7 @@ IMAGE_FEATURES: tuple[str, ...] = (
     "flat_share",
     "colour_count",
     "aspect",
-    "row_gutters",
-    "col_gutters",
-    "log_panels",
-    "split",
-    "gutter_share",
-    "balance",
-    "gutter_width",
-    "seams",
-)
-
-# Compound-ness is a property of the layout, not of what the panels show: the compound model
-# sees only these, so it cannot learn "grey means single" from its training panels.
-LAYOUT_FEATURES: tuple[str, ...] = (
-    "row_gutters",
-    "col_gutters",
-    "log_panels",
-    "split",
-    "gutter_share",
-    "balance",
-    "gutter_width",
-    "seams",
-)
+) + LAYOUT_FEATURES
 
 # Term groups. Word boundaries everywhere: "CT" must not match "CTA" or "ACT".
 _MODALITY_TERMS = {
