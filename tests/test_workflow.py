@@ -64,6 +64,19 @@ def test_funnel_accounts_for_every_figure_of_the_corpus(build):
     assert {"superseded_version", "retracted", "licence", "bad_xml"} <= article_reasons
 
 
+def test_snakemake_report_has_the_funnel_and_plots(build):
+    snakemake(build / "config.yaml", "--report", str(build / "report.html"))
+    html = (build / "report.html").read_text()
+    for name in (
+        "funnel.csv",
+        "modalities.png",
+        "licences.png",
+        "caption_lengths.png",
+        "samples.jpg",
+    ):
+        assert name in html
+
+
 def test_rerun_has_nothing_to_do(build):
     result = snakemake(build / "config.yaml", "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
