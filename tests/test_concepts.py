@@ -176,3 +176,10 @@ def test_read_captions_csv_rejects_wrong_header(tmp_path):
     bad.write_text("Name,Text\na,b\n")
     with pytest.raises(ValueError, match="ID,Caption"):
         read_captions_csv(bad)
+
+
+def test_pa_chest_radiograph(annotator):
+    a = one(annotator, "PA chest radiograph showing a right upper lobe consolidation.")
+    assert a.modality_cui == XRAY
+    assert (a.body_region, a.body_region_cui) == ("chest", REGIONS["chest"])
+    assert (a.direction, a.direction_cui) == ("PA", DIRECTIONS["PA"])
