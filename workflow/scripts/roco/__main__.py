@@ -1,3 +1,3 @@
-from roco.cli import main
+from roco.cli import console
 
-raise SystemExit(main())
+raise SystemExit(console())

@@ -199,5 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `roco ... | head` ends quietly
     return args.run(args)
+
+
+def console() -> int:
+    """The `roco` command: like main, but `roco ... | head` ends quietly. Only here, never in
+    main, because the SIGPIPE default would also kill any process that calls main in-process."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    return main()
