@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from roco import shards, split
+from roco import shards, split, tables
 
 PROPORTIONS = {"train": 0.75, "validation": 0.125, "test": 0.125}
 
@@ -95,3 +95,35 @@ def test_card_and_checksums(annotated, tmp_path):
     for line in sums:
         digest, name = line.split("  ")
         assert hashlib.sha256((tmp_path / "ds" / name).read_bytes()).hexdigest() == digest
+
+
+def tree_bytes(root):
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("target_mb", [500.0, 0.01])
+def test_two_pass_build_from_chunk_files_gives_the_same_bytes(annotated, tmp_path, target_mb):
+    from conftest import annotated_row
+
+    # Ids of mixed digit counts (PMC99_ sorts after PMC100_), spread over three chunk files of
+    # small row groups, so shards gather rows across files and row groups.
+    annotated = pd.concat(
+        [annotated, pd.DataFrame([annotated_row(i, f"PMC{i}") for i in range(5, 15)])]
+    ).reset_index(drop=True)
+    duplicates = pd.DataFrame({"id": [annotated["id"][3]], "duplicate_of": ["x"], "distance": [1]})
+    splits = split.assign_splits(annotated["pmcid"], PROPORTIONS, "t")
+    files = []
+    for n, part in enumerate([annotated.iloc[::3], annotated.iloc[1::3], annotated.iloc[2::3]]):
+        files.append(tmp_path / f"c{n}.parquet")
+        with tables.TableWriter(files[-1], "annotated", group_rows=4) as writer:
+            writer.write(part.sort_values("id"))
+    in_memory = shards.dataset_rows(annotated, duplicates, splits)
+    expected = shards.write_dataset(in_memory, tmp_path / "a", target_mb)
+    counts = shards.write_dataset_files(files[::-1], duplicates, splits, tmp_path / "b", target_mb)
+    assert counts == expected and sum(counts.values()) == len(annotated) - 1
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    assert (len(list((tmp_path / "b" / "data").glob("train-*"))) > 1) == (target_mb < 1)

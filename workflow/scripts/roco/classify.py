@@ -51,7 +51,7 @@ from roco.features import (
 )
 from roco.images import ImageError
 from roco.modalities import MODALITIES, UNKNOWN
-from roco.tables import rejects_frame
+from roco.tables import BATCH_ROWS, map_table, rejects_frame
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "data" / "default_model.json"
 MODEL_FORMAT = "roco-classify-1"
@@ -479,6 +479,34 @@ def classify_chunk(
     figures: pd.DataFrame, model: Model, cfg: ClassifyConfig, onnx: OnnxImageModel | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kept figures (figures columns + radiology_score, compound_score, modality) and rejects."""
+    kept, rejects = _classify_rows(figures, model, cfg, onnx)
+    return kept, rejects_frame(rejects)
+
+
+def classify_file(
+    figures: str | os.PathLike,
+    classified: str | os.PathLike,
+    model: Model,
+    cfg: ClassifyConfig,
+    onnx: OnnxImageModel | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> pd.DataFrame:
+    """`classify_chunk` over a figures table, streamed `batch_rows` rows at a time into the
+    classified table (memory does not grow with the chunk); returns the rejects. Each figure is
+    judged on its own, so the rows are those of `classify_chunk` on the whole table."""
+    return map_table(
+        figures,
+        "figures",
+        classified,
+        "classified",
+        lambda frame: _classify_rows(frame, model, cfg, onnx),
+        batch_rows,
+    )
+
+
+def _classify_rows(
+    figures: pd.DataFrame, model: Model, cfg: ClassifyConfig, onnx: OnnxImageModel | None
+) -> tuple[pd.DataFrame, list[dict]]:
     positions, scores, rejects = [], [], []
     for position, row in enumerate(figures.itertuples(index=False)):
         try:
@@ -499,7 +527,7 @@ def classify_chunk(
     kept["radiology_score"] = pd.Series([s[0] for s in scores], dtype="float32")
     kept["compound_score"] = pd.Series([s[1] for s in scores], dtype="float32")
     kept["modality"] = pd.Series([s[2] for s in scores], dtype="object")
-    return kept, rejects_frame(rejects)
+    return kept, rejects
 
 
 def _reject(row, reason: str, detail: str) -> dict:

@@ -37,6 +37,7 @@ import bisect
 import csv
 import io
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -52,7 +53,7 @@ from spacy.attrs import IDX, SENT_START
 
 from roco import kb as kbmod
 from roco.modalities import MODALITIES, UNKNOWN
-from roco.tables import rejects_frame
+from roco.tables import BATCH_ROWS, map_table, rejects_frame
 
 FUZZY_THRESHOLD = 0.85
 FUZZY_K = 5
@@ -528,8 +529,32 @@ def annotate_chunk(hashed: pd.DataFrame, annotator: Annotator) -> tuple[pd.DataF
     A row whose caption is not text is rejected (reason "no_caption"); every other row is kept,
     with or without concepts.
     """
+    annotated, rejects = _annotate_rows(hashed, annotator)
+    return annotated, rejects_frame(rejects)
+
+
+def annotate_file(
+    hashed: str | os.PathLike,
+    annotated: str | os.PathLike,
+    annotator: Annotator,
+    batch_rows: int = BATCH_ROWS,
+) -> pd.DataFrame:
+    """`annotate_chunk` over a hashed table, streamed `batch_rows` rows at a time into the
+    annotated table (memory does not grow with the chunk); returns the rejects. Each caption is
+    annotated on its own, so the rows are those of `annotate_chunk` on the whole table."""
+    return map_table(
+        hashed,
+        "hashed",
+        annotated,
+        "annotated",
+        lambda frame: _annotate_rows(frame, annotator),
+        batch_rows,
+    )
+
+
+def _annotate_rows(hashed: pd.DataFrame, annotator: Annotator) -> tuple[pd.DataFrame, list[dict]]:
     has_text = hashed["caption"].map(lambda c: isinstance(c, str))
-    rejects = rejects_frame(
+    rejects = [
         {
             "stage": "annotate",
             "reason": "no_caption",
@@ -539,7 +564,7 @@ def annotate_chunk(hashed: pd.DataFrame, annotator: Annotator) -> tuple[pd.DataF
             "detail": "caption is missing or not text",
         }
         for row in hashed[~has_text].itertuples()
-    )
+    ]
     kept = hashed[has_text].reset_index(drop=True)
     annotations = annotator.annotate(list(kept["caption"]), list(kept["modality"]))
     annotated = kept.assign(

@@ -12,12 +12,18 @@ Failure-rate guard: an outage (the bucket unreachable, a mirror half-synced) mak
 when more than `max_failure_rate` of a chunk's articles (at least `failure_min_articles` of them)
 have a reject with one of FAILURE_REASONS, `extract_chunk` raises FailureRateError instead of
 returning, and the job fails with a message saying how many articles failed and why.
+
+Bounded memory: `extract_file` (the workflow's path) writes the figures about BATCH_ARTICLES
+articles at a time, in the same order as `extract_chunk`'s whole-chunk sort by id (see
+`article_batches`); only the rejects (small) are kept for the whole chunk, for the guard.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -28,7 +34,7 @@ from roco import captions, jats
 from roco.images import ImageError, open_image
 from roco.plan import select_reason
 from roco.sources import InventoryRow, Source, SourceError
-from roco.tables import rejects_frame
+from roco.tables import TableWriter, rejects_frame
 
 log = logging.getLogger(__name__)
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -46,6 +52,8 @@ _METADATA_TYPES: dict[str, tuple[type, ...]] = {
     "is_pmc_openaccess": (bool,),
     "is_retracted": (bool,),
 }
+# Articles extracted before their figures are written: ~5 figures each, ~100 MB of images.
+BATCH_ARTICLES = 100
 
 
 class FailureRateError(RuntimeError):
@@ -253,16 +261,72 @@ def extract_chunk(source: Source, rows: list[InventoryRow], cfg: ExtractConfig):
         figures += result.figures
         rejects += result.rejects
         if done % 500 == 0 or done == len(rows):
-            log.info(
-                "extract: %d/%d articles, %d figures, %d rejects",
-                done,
-                len(rows),
-                len(figures),
-                len(rejects),
-            )
+            _log_progress(done, len(rows), len(figures), len(rejects))
     rejects = rejects_frame(rejects)
     check_failure_rate(rejects, len(rows), cfg)
+    return _sorted_by_id(figures), rejects
+
+
+def extract_file(
+    source: Source,
+    rows: list[InventoryRow],
+    cfg: ExtractConfig,
+    figures: str | os.PathLike,
+    batch_articles: int = BATCH_ARTICLES,
+) -> pd.DataFrame:
+    """`extract_chunk` streamed: the figures go to the `figures` table about `batch_articles`
+    articles at a time (memory does not grow with the chunk); returns the rejects.
+
+    The table gets the same rows in the same order as `extract_chunk` (see `article_batches`),
+    and the rejects stay in the order of `rows`. The failure-rate guard sees the whole chunk's
+    rejects before the table is renamed into place: a chunk that fails it leaves no table."""
+    rejects: list[list[dict]] = [[] for _ in rows]
+    done = found = 0
+    with TableWriter(figures, "figures") as writer:
+        for batch in article_batches(rows, batch_articles):
+            batch_figures = []
+            for i in batch:
+                result = extract_article(source, rows[i], cfg)
+                batch_figures += result.figures
+                rejects[i] = result.rejects
+            writer.write(_sorted_by_id(batch_figures))
+            done, found = done + len(batch), found + len(batch_figures)
+            _log_progress(done, len(rows), found, sum(map(len, rejects)))
+        frame = rejects_frame(itertools.chain.from_iterable(rejects))
+        check_failure_rate(frame, len(rows), cfg)
+    return frame
+
+
+def article_batches(rows: list[InventoryRow], size: int) -> list[list[int]]:
+    """Indices of `rows` in batches of about `size` articles, such that the batches' figures,
+    each batch sorted by id, follow each other in id order: the whole chunk sorted by id.
+
+    A figure id is `<pmcid>_<suffix>`, so with key = pmcid + "_" the ids of an article whose key
+    sorts before another's, and is not a prefix of it, sort before all of the other's ids. The
+    articles are ordered by key (stably) and cut only between keys that are not prefixes of the
+    batch's earlier keys (in key order, the keys starting with a given key are contiguous); so
+    articles that share a PMCID (versions) or whose ids may interleave stay in one batch."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i].pmcid + "_")
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    unit = None  # key of the first article of the current run of prefix-related keys
+    for i in order:
+        key = rows[i].pmcid + "_"
+        if unit is None or not key.startswith(unit):
+            unit = key
+            if len(batch) >= size:
+                batches.append(batch)
+                batch = []
+        batch.append(i)
+    return batches + [batch] if batch else batches
+
+
+def _sorted_by_id(figures: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(figures)
     if len(frame):
         frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
-    return frame, rejects
+    return frame
+
+
+def _log_progress(done: int, articles: int, figures: int, rejects: int) -> None:
+    log.info("extract: %d/%d articles, %d figures, %d rejects", done, articles, figures, rejects)

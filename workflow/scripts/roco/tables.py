@@ -4,24 +4,45 @@ The row schemas live in `workflow/schemas/tables.schema.yaml` (JSON Schema with 
 where JSON types are too coarse); this module turns them into pyarrow schemas. Parquet files are
 written with fixed settings and no timestamps, to a temporary name that is renamed into place, so
 the same rows always give the same bytes and a killed job never leaves a half-written table.
+
+Bounded memory: a chunk's figures, images included, can be many GB, so the per-chunk stages
+stream them. `iter_frames` reads a table batch by batch; `TableWriter` appends rows piece by
+piece and cuts row groups by content (GROUP_ROWS rows, or GROUP_BYTES of binary and string data,
+whichever comes first), never by how the caller batched them, so the same rows give the same
+bytes however they were passed in, and the next stage's batches stay small too. `map_table`
+joins the two for a stage that turns each row into zero or one output row plus rejects.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "tables.schema.yaml"
 REJECT_COLUMNS = ("stage", "reason", "pmcid", "version", "id", "detail")
+# Rows per batch a stage reads and processes at once.
+BATCH_ROWS = 512
+# A row group closes at this many rows or this much binary and string data: 512 figures of
+# ~200 KB, or fewer large ones (one PMC figure can be 10 MB).
+GROUP_ROWS = 512
+GROUP_BYTES = 64 * 2**20
+_PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "write_statistics": False,
+    "store_schema": True,
+}
 
 _ARROW_FORMATS = {
     "int32": pa.int32(),
@@ -89,14 +110,7 @@ def to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
     """Write a table atomically with fixed settings (zstd, no statistics timestamps)."""
     with atomic_path(path) as partial:
-        pq.write_table(
-            table,
-            partial,
-            compression="zstd",
-            compression_level=9,
-            write_statistics=False,
-            store_schema=True,
-        )
+        pq.write_table(table, partial, **_PARQUET_OPTIONS)
 
 
 @contextmanager
@@ -131,14 +145,135 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, name: str) -> None
     write_parquet(to_arrow(frame, name), path)
 
 
+def _read_schema(name: str, columns) -> pa.Schema:
+    schema = arrow_schema(name)
+    return schema if columns is None else pa.schema([schema.field(c) for c in columns])
+
+
 def read_frame(paths: str | os.PathLike | Iterable, name: str, columns=None) -> pd.DataFrame:
     """Read one or several Parquet files of a table into one DataFrame (schema kept when empty)."""
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    schema = arrow_schema(name)
-    if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns])
+    schema = _read_schema(name, columns)
     tables = [pq.read_table(p, columns=schema.names).cast(schema) for p in paths]
     return pa.concat_tables(tables or [schema.empty_table()]).to_pandas()
+
+
+def iter_frames(
+    path: str | os.PathLike, name: str, batch_rows: int = BATCH_ROWS, columns=None
+) -> Iterator[pd.DataFrame]:
+    """A table's rows as DataFrames of at most `batch_rows` rows, read one batch at a time and
+    converted as `read_frame` converts them (a column's dtype may differ between batches, e.g.
+    an integer column with nulls in one batch only; the values do not)."""
+    schema = _read_schema(name, columns)
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=schema.names):
+            yield pa.Table.from_batches([batch]).cast(schema).to_pandas()
+
+
+def _row_bytes(table: pa.Table) -> np.ndarray:
+    """Bytes of binary and string data per row: what makes a figure row large."""
+    sizes = np.zeros(table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        if pa.types.is_binary(column.type) or pa.types.is_string(column.type):
+            sizes += pc.fill_null(pc.binary_length(column), 0).to_numpy()
+    return sizes
+
+
+class TableWriter:
+    """Write a table's rows piece by piece into one Parquet file, atomically.
+
+    A context manager: rows go to a temporary name beside `path`, renamed onto it when the block
+    succeeds and deleted when it raises. `write` takes a DataFrame (checked by `to_arrow`) or an
+    Arrow table of the schema; rows are buffered until a row group is full (`group_rows` rows or
+    `group_bytes` of binary and string data), so memory holds about one group. The file has the
+    schema without pandas metadata, so its bytes depend only on the rows, not on their dtypes in
+    the caller's DataFrames; with no rows it holds one empty row group, as `write_parquet` does.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        name: str,
+        group_rows: int = GROUP_ROWS,
+        group_bytes: int = GROUP_BYTES,
+    ):
+        self.path = Path(path)
+        self.name = name
+        self.schema = arrow_schema(name)
+        self.group_rows = group_rows
+        self.group_bytes = group_bytes
+        self.rows = 0  # rows written so far
+        self._partial = self.path.with_name(f".{self.path.name}.partial")
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> TableWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self._partial, self.schema, **_PARQUET_OPTIONS)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._writer.close()
+            self._partial.unlink(missing_ok=True)
+            return
+        self._flush()
+        if self.rows == 0:
+            self._writer.write_table(self.schema.empty_table())
+        self._writer.close()
+        os.replace(self._partial, self.path)
+
+    def write(self, rows: pd.DataFrame | pa.Table) -> None:
+        """Append rows (in order) to the table."""
+        table = to_arrow(rows, self.name) if isinstance(rows, pd.DataFrame) else rows
+        table = table.cast(self.schema)
+        sizes = _row_bytes(table)
+        start = 0
+        while start < table.num_rows:
+            spent = self._pending_bytes + np.cumsum(sizes[start:])
+            full = np.flatnonzero(spent >= self.group_bytes)
+            take = min(
+                self.group_rows - self._pending_rows,
+                table.num_rows - start,
+                int(full[0]) + 1 if len(full) else table.num_rows,
+            )
+            self._pending.append(table.slice(start, take))
+            self._pending_rows += take
+            self._pending_bytes += int(sizes[start : start + take].sum())
+            self.rows += take
+            start += take
+            if self._pending_rows >= self.group_rows or self._pending_bytes >= self.group_bytes:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending_rows:
+            return
+        # One contiguous group: chunk boundaries would move the page boundaries, and the bytes.
+        group = pa.concat_tables(self._pending).combine_chunks()
+        self._writer.write_table(group, row_group_size=group.num_rows)
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+
+
+def map_table(
+    in_path: str | os.PathLike,
+    in_name: str,
+    out_path: str | os.PathLike,
+    out_name: str,
+    step: Callable[[pd.DataFrame], tuple[pd.DataFrame, list[dict]]],
+    batch_rows: int = BATCH_ROWS,
+) -> pd.DataFrame:
+    """Run `step` (rows -> kept rows, reject dicts) over a table batch by batch, writing the kept
+    rows in order to `out_path`; returns the rejects of every batch, in order, as one frame
+    built once (so its dtypes, and the bytes it is written as, do not depend on the batches)."""
+    rejects: list[dict] = []
+    with TableWriter(out_path, out_name) as writer:
+        for frame in iter_frames(in_path, in_name, batch_rows):
+            kept, dropped = step(frame)
+            writer.write(kept)
+            rejects += dropped
+    return rejects_frame(rejects)
 
 
 def rejects_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
