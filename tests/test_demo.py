@@ -333,3 +333,15 @@ def test_bad_requests_raise_clear_errors(scratch):
     with pytest.raises(KeyError, match="PMC1"):
         add_article_version(scratch, "PMC1")
     assert (scratch / MANIFEST_NAME).is_file()
+
+
+def test_every_kind_draws_at_panel_sizes():
+    """Panels of compound figures can be small; no drawing may fail on them (it once did)."""
+    import numpy as np
+
+    from roco.demo_images import DRAW
+
+    for kind, draw in DRAW.items():
+        for seed in range(40):
+            img = draw(np.random.default_rng(seed), 60, 48)
+            assert img.size == (60, 48), kind

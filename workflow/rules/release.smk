@@ -35,7 +35,9 @@ rule dataset:
         "../../envs/extract.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
+        # One shard at a time is gathered from the chunk files.
+        mem_mb=lambda wc, attempt: attempt
+        * (1000 + 3 * int(config["shards"]["target_mb"])),
         runtime=60,
     params:
         target_mb=config["shards"]["target_mb"],

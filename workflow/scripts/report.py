@@ -23,7 +23,10 @@ report.plot_counts(stats["modalities"], "Modalities", out.modalities)
 report.plot_counts(stats["licences"], "Licences", out.licences)
 report.plot_caption_lengths(dataset["caption"], out.caption_lengths)
 picked = dataset.sort_values("id").groupby("modality").head(snakemake.params.samples_per_modality)
-images = data.to_table(columns=["id", "image"], filter=ds.field("id").isin(list(picked["id"])))
+wanted = ds.field("id").isin(list(picked["id"]))
+images = data.scanner(  # one shard at a time: shards are large and hold images
+    columns=["id", "image"], filter=wanted, fragment_readahead=1, batch_readahead=1
+).to_table()
 by_id = dict(zip(images["id"].to_pylist(), images["image"].to_pylist(), strict=True))
 samples = {m: [by_id[i]["bytes"] for i in g["id"]] for m, g in picked.groupby("modality")}
 report.sample_grid(samples, out.samples)

@@ -218,6 +218,8 @@ def _draw_chart(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     draw = ImageDraw.Draw(img)
     left, top = int(rng.integers(30, 60)), int(rng.integers(10, 40))
     bottom, right = h - int(rng.integers(22, 40)), w - int(rng.integers(8, 40))
+    # Small panels of a compound figure leave no room for the margins: keep a plot area.
+    bottom, right = max(bottom, top + 20), max(right, left + 20)
     draw.line([(left, top), (left, bottom), (right, bottom)], fill="black", width=2)
     for k in range(5):  # y ticks and labels
         y = bottom - k * (bottom - top) // 4

@@ -83,7 +83,11 @@ def _rows(data_dir: Path, split: str) -> Iterator[dict]:
     files = sorted(data_dir.glob(f"{split}-*.parquet"))
     if not files:
         return
-    for batch in ds.dataset(files).to_batches(columns=_ROW_COLUMNS, batch_size=256):
+    # One shard file at a time: shards are large and hold images.
+    batches = ds.dataset(files).to_batches(
+        columns=_ROW_COLUMNS, batch_size=256, fragment_readahead=1, batch_readahead=1
+    )
+    for batch in batches:
         yield from batch.to_pylist()
 
 
