@@ -1,6 +1,7 @@
 """Shards: HF-loadable Parquet with decoded images, deterministic bytes, sized shards."""
 
 import hashlib
+import json
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -89,6 +90,9 @@ def test_card_and_checksums(annotated, tmp_path):
         "test",
     }
     assert "29 figures from 29 articles" in card
+    stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
+    assert stats["figures"] == 29 and sum(stats["splits"].values()) == 29
+    assert sum(stats["licences"].values()) == 29 and stats["modalities"] == {"CT": 29}
     sums = (tmp_path / "ds" / "checksums.sha256").read_text().splitlines()
     listed = {line.split("  ")[1] for line in sums}
     assert "README.md" in listed and any(n.startswith("data/train-") for n in listed)

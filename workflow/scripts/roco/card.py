@@ -9,6 +9,7 @@ the same inputs give the same card.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -103,6 +104,28 @@ def dataset_card(rows: pd.DataFrame) -> str:
         "",
     ]
     return f"---\n{header}---\n\n" + "\n".join(body)
+
+
+def dataset_stats(rows: pd.DataFrame) -> dict:
+    """Counts of the released rows: figures, articles, and per split, licence and modality."""
+
+    def counts(column: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in sorted(rows[column].value_counts().items())}
+
+    return {
+        "figures": len(rows),
+        "articles": int(rows["pmcid"].nunique()),
+        "splits": {s: int((rows["split"] == s).sum()) for s in SPLITS},
+        "licences": counts("licence"),
+        "modalities": counts("modality"),
+    }
+
+
+def write_card_files(root: Path, rows: pd.DataFrame) -> None:
+    """README.md (the card), stats.json and, last, checksums.sha256 of everything in root."""
+    (root / "README.md").write_text(dataset_card(rows))
+    (root / "stats.json").write_text(json.dumps(dataset_stats(rows), indent=2) + "\n")
+    write_checksums(root)
 
 
 def write_checksums(root: Path, name: str = "checksums.sha256") -> None:

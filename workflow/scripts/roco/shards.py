@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from roco.card import dataset_card, write_checksums
+from roco.card import write_card_files
 from roco.split import SPLITS
 from roco.tables import BATCH_ROWS, arrow_schema, staged_dir, write_parquet
 
@@ -116,8 +116,7 @@ def write_dataset(rows: pd.DataFrame, out_dir: Path, target_mb: float) -> dict[s
             counts[split] = _write_split(
                 rows[rows["split"] == split], staging / "data", split, schema, target_mb
             )
-        (staging / "README.md").write_text(dataset_card(rows))
-        write_checksums(staging)
+        write_card_files(staging, rows)
     return counts
 
 
@@ -174,8 +173,7 @@ def write_dataset_files(
                 write_parquet(table, staging / "data" / _shard_name(split, i, len(bounds)))
                 del table  # one shard in memory at a time
             counts[split] = len(part)
-        (staging / "README.md").write_text(dataset_card(index))
-        write_checksums(staging)
+        write_card_files(staging, index)
     return counts
 
 
