@@ -19,15 +19,12 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402 (after the impo
 
 from roco.classify import (  # noqa: E402
     ClassifyConfig,
-    OnnxModelError,
-    OnnxSpec,
     classify_chunk,
     classify_image,
     load_model,
-    load_onnx,
-    onnx_spec,
 )
 from roco.cli import main  # noqa: E402
+from roco.onnx_model import OnnxModelError, OnnxSpec, load_onnx, onnx_spec  # noqa: E402
 
 CFG = ClassifyConfig()
 REPO = Path(__file__).resolve().parents[1]

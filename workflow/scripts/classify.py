@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from roco import classify, joblog, tables
+from roco import classify, joblog, onnx_model, tables
 
 joblog.setup(snakemake.log[0])
 settings = snakemake.params.thresholds
@@ -12,8 +12,8 @@ names = {f.name for f in dataclasses.fields(classify.ClassifyConfig)}
 cfg = classify.ClassifyConfig(**{k: v for k, v in settings.items() if k in names})
 # Loaded once for the job; the figures are streamed through them batch by batch.
 model = classify.load_model(Path(snakemake.input.model))
-spec = classify.onnx_spec(settings, snakemake.input.onnx)
-onnx = classify.load_onnx(spec) if spec else None
+spec = onnx_model.onnx_spec(settings, snakemake.input.onnx)
+onnx = onnx_model.load_onnx(spec) if spec else None
 rejects = classify.classify_file(
     snakemake.input.figures, snakemake.output.classified, model, cfg, onnx
 )

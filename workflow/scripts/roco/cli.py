@@ -65,15 +65,15 @@ def cmd_extract(args) -> int:
 
 
 def cmd_classify(args) -> int:
-    from roco import classify
+    from roco import classify, onnx_model
 
     model = classify.load_model(Path(args.model) if args.model else None)
     cfg = classify.ClassifyConfig(args.radiology_threshold, args.compound_threshold)
     onnx = None
     if args.onnx:
         try:
-            onnx = classify.load_onnx(classify.OnnxSpec(Path(args.onnx), mode=args.onnx_mode))
-        except classify.OnnxModelError as err:
+            onnx = onnx_model.load_onnx(onnx_model.OnnxSpec(Path(args.onnx), mode=args.onnx_mode))
+        except onnx_model.OnnxModelError as err:
             print(f"roco classify: {err}", file=sys.stderr)
             return 2
     failed = 0
