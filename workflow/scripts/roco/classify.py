@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
 from roco.features import (
     CAPTION_FEATURES,
@@ -170,6 +169,10 @@ def fit_linear(
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     labels = np.asarray(y)
+    # Imported here: scikit-learn takes ~0.9 s to import and only training needs it, not the
+    # classify jobs that apply a model.
+    from sklearn.linear_model import LogisticRegression
+
     clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
     clf.fit((x - mean) / scale, labels)
     classes = tuple(str(c) for c in clf.classes_)
