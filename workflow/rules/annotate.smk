@@ -42,7 +42,7 @@ rule build_kb:
 rule annotate:
     input:
         hashed=CHUNK / "hashed.parquet",
-        index=rules.build_kb.output.index,
+        index=get_kb_index,
     output:
         annotated=CHUNK / "annotated.parquet",
         rejects=CHUNK / "annotate_rejects.parquet",

@@ -98,5 +98,10 @@ def get_kb(wildcards):
     return settings["kb"] or str(BUILTIN_KB)
 
 
+def get_kb_index(wildcards):
+    """A linker directory the config names, else the one build_kb makes."""
+    return config["annotate"]["index"] or rules.build_kb.output.index
+
+
 def get_final_outputs():
     return [RESULTS / "dataset", RESULTS / "rocov2", RESULTS / "report" / "report.md"]
