@@ -380,3 +380,23 @@ def test_default_model_on_real_chest_xrays_and_photos(model):
     kept = [classify_image(p.read_bytes(), "", model, CFG).radiology for p in xrays]
     other = [classify_image(p.read_bytes(), "", model, CFG).radiology for p in photos]
     assert np.mean(kept) >= 0.8 and np.mean(other) <= 0.35
+
+
+def _odd_image(mode: str) -> bytes:
+    grey = Image.fromarray(np.asarray(Image.open(io.BytesIO(encode(ct_slice(5)))).convert("L")))
+    if mode == "tiny":
+        return encode(grey.resize((12, 9)))
+    if mode == "cmyk":
+        out = io.BytesIO()
+        grey.convert("CMYK").save(out, "JPEG")
+        return out.getvalue()
+    if mode == "16-bit":
+        return encode(Image.fromarray(np.asarray(grey).astype(np.uint16) * 256), "PNG")
+    return encode(grey.convert("P"), "PNG")  # palette
+
+
+@pytest.mark.parametrize("mode", ["tiny", "cmyk", "16-bit", "palette"])
+def test_odd_images_without_a_caption_still_get_a_decision(model, mode):
+    result = classify_image(_odd_image(mode), "", model, CFG)
+    assert 0.0 <= result.radiology_score <= 1.0 and 0.0 <= result.compound_score <= 1.0
+    assert result.reason in (None, "not_radiology", "compound")
