@@ -1,12 +1,16 @@
 # Config validation and the input functions (all named get_*); nothing else lives here.
 import csv
 import os
+import sys
 from functools import cache
 from pathlib import Path
 
 from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
+# The cloud source asks roco for the current inventory date while the DAG is built: make the
+# package importable even where Snakemake runs outside the project's environment (--sdm conda).
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 RESULTS = Path(config["results"])
 SOURCE_DIR = Path(config["source"]["dir"])
@@ -65,7 +69,14 @@ def _plan_digests(mtime_ns):
 
 def get_chunk_digest(wildcards):
     """The chunk's digest, read from the plan without depending on it (see DESIGN.md)."""
-    return _plan_digests(os.stat(PLAN_CHUNKS).st_mtime_ns)[wildcards.chunk]
+    if not PLAN_CHUNKS.exists():
+        raise WorkflowError(
+            f"no plan yet: make it first with `snakemake {PLAN_CHUNKS}`"
+        )
+    digests = _plan_digests(os.stat(PLAN_CHUNKS).st_mtime_ns)
+    if wildcards.chunk not in digests:
+        raise WorkflowError(f"chunk {wildcards.chunk} is not in the plan {PLAN_CHUNKS}")
+    return digests[wildcards.chunk]
 
 
 def get_chunks():
