@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from roco.card import dataset_stats
 from roco.tables import atomic_path
 
 STAGES = ("plan", "select", "extract", "classify", "hash", "annotate", "dedup")
@@ -29,6 +30,7 @@ def build_stats(rejects: pd.DataFrame, dataset: pd.DataFrame) -> dict:
     article_rejects = rejects[rejects["id"].isna()]
     figure_rejects = rejects[rejects["id"].notna()]
     released = len(dataset)
+    counts = dataset_stats(dataset)
     return {
         "articles": {
             "rejected": _counts(article_rejects),
@@ -39,14 +41,10 @@ def build_stats(rejects: pd.DataFrame, dataset: pd.DataFrame) -> dict:
             "rejected": _counts(figure_rejects),
             "released": released,
         },
-        "splits": _distribution(dataset, "split"),
-        "modalities": _distribution(dataset, "modality"),
-        "licences": _distribution(dataset, "licence"),
+        "splits": counts["splits"],
+        "modalities": counts["modalities"],
+        "licences": counts["licences"],
     }
-
-
-def _distribution(frame: pd.DataFrame, column: str) -> dict[str, int]:
-    return {str(k): int(v) for k, v in sorted(frame[column].value_counts().items())}
 
 
 def render_markdown(stats: Mapping) -> str:
