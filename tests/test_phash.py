@@ -67,12 +67,46 @@ def test_exact_mode_equals_imagehash_on_generated_images():
 def test_default_mode_equals_imagehash_unless_a_large_jpeg_is_drafted():
     for name, data in generated_images().items():
         img = Image.open(io.BytesIO(data))
-        drafted = img.format == "JPEG" and min(img.size) >= 2 * phash.DRAFT_SIDE
+        drafted = img.format == "JPEG" and min(img.size) >= phash.DRAFT_MIN_SIDE
         ours, ref = phash.phash_hex(data), reference(data)
         if drafted:
             assert distance(ours, ref) <= 2, name
         else:
             assert ours == ref, name
+
+
+def large_jpegs() -> dict[str, bytes]:
+    """Real pictures (or, without realdata, generated ones) as 1200 px JPEGs: drafted sizes."""
+    pictures = [Image.open(p) for p in real_files()[::20]] or [
+        Image.open(io.BytesIO(data)) for data in generated_images().values()
+    ]
+    out = {}
+    for n, img in enumerate(pictures):
+        scale = 1200 / min(img.size)
+        size = (round(img.width * scale), round(img.height * scale))
+        out[f"{n}_rgb"] = encode(img.convert("RGB").resize(size), "JPEG", quality=90)
+        out[f"{n}_gray"] = encode(img.convert("L").resize(size), "JPEG", quality=90)
+    return out
+
+
+def test_reduced_decode_equals_pillows_draft():
+    """simplejpeg's scaled luma decode (the fast path) gives Pillow's `draft` pixels exactly."""
+    for name, data in large_jpegs().items():
+        img = Image.open(io.BytesIO(data))
+        assert min(img.size) >= phash.DRAFT_MIN_SIDE
+        fast = np.asarray(phash.reduced_luma(data, img))
+        img.draft("L", (phash.DRAFT_SIDE, phash.DRAFT_SIDE))
+        assert min(fast.shape) >= phash.DRAFT_SIDE > min(fast.shape) // 2, name
+        assert np.array_equal(fast, np.asarray(img)), name
+
+
+def test_large_cmyk_and_truncated_jpegs():
+    """CMYK takes Pillow's draft (close to imagehash); a truncated large JPEG is an ImageError."""
+    data = next(iter(large_jpegs().values()))
+    cmyk = encode(Image.open(io.BytesIO(data)).convert("CMYK"), "JPEG", quality=90)
+    assert distance(phash.phash_hex(cmyk), reference(cmyk)) <= 4
+    with pytest.raises(ImageError):
+        phash.phash_hex(data[: len(data) // 2])
 
 
 def test_batched_hashes_equal_single_hashes_and_keep_positions():
@@ -146,20 +180,21 @@ def test_real_images_exact_mode_is_identical_to_imagehash():
 
 
 def test_real_images_default_mode_agreement():
-    """Measured: 173 of 179 identical; the 6 others are drafted JPEGs at distance 2."""
+    """Measured: 171 of 179 identical; the 8 others are drafted JPEGs at distance 2."""
     files = real_files()
     datas = [f.read_bytes() for f in files]
     dists = [distance(o, reference(d)) for o, d in zip(phash.phash_many(datas), datas, strict=True)]
     assert max(dists) <= 2
-    assert sum(d == 0 for d in dists) / len(dists) >= 0.96
+    assert sum(d == 0 for d in dists) / len(dists) >= 0.95
 
 
 @pytest.mark.slow
 def test_real_content_as_large_jpegs_default_mode_agreement():
     """Every real image as JPEG q90 at 1x and 2x (358 files, 255 of them drafted).
 
-    Measured: the 103 not drafted are identical; of the 255 drafted, 209 (82%) are identical
-    and 46 differ by 2 bits (one swapped pair of coefficients around the median); none by more.
+    Measured: the 103 not drafted are identical; of the 255 drafted, 168 (66%) are identical,
+    80 differ by 2 bits (one swapped pair of coefficients around the median), 7 by 4; none by
+    more. (Drafting only to 1/4 scale gave 82% identical and 2 bits at most, 30% slower.)
     """
     drafted, undrafted = [], []
     for path in real_files():
@@ -169,7 +204,7 @@ def test_real_content_as_large_jpegs_default_mode_agreement():
             size = (img.width * scale, img.height * scale)
             data = encode(img.resize(size, Image.Resampling.LANCZOS), "JPEG", quality=90)
             d = distance(phash.phash_hex(data), reference(data))
-            (drafted if min(size) >= 2 * phash.DRAFT_SIDE else undrafted).append(d)
+            (drafted if min(size) >= phash.DRAFT_MIN_SIDE else undrafted).append(d)
     assert set(undrafted) == {0}
-    assert max(drafted) <= 2
-    assert sum(d == 0 for d in drafted) / len(drafted) >= 0.8
+    assert max(drafted) <= 4
+    assert sum(d == 0 for d in drafted) / len(drafted) >= 0.6

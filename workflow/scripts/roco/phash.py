@@ -6,14 +6,18 @@ then columns), keep the 8x8 lowest frequencies, set a bit where the coefficient 
 median; bits row-major, first bit most significant, printed as 16 hex digits like
 `str(imagehash.phash(img))`.
 
-Speed: the decode dominates (a 2000x2000 JPEG takes ~25 ms to decode, the rest < 2 ms), so large
-JPEGs are decoded at reduced scale with `Image.draft("L", ...)`: libjpeg's scaled IDCT at 1/2,
-1/4 or 1/8 while the smaller side stays >= DRAFT_SIDE pixels (8x the 32-pixel hash grid), and only
-the luma channel. The LANCZOS resize then starts from that image instead of the full one, which
-changes the 32x32 pixels by a level or two and can swap the two DCT coefficients closest to the
-median. Measured on the 179 real pictures of ../shared/realdata saved as JPEG q90 at 1x and 2x
-(358 files, tests/test_phash.py asserts it): of the 255 drafted, 209 (82%) hash identically and
-46 differ by 2 bits (one swapped pair), none by more; images smaller than 2*DRAFT_SIDE and every
+Speed: the decode dominates (imagehash spends ~15 ms on a 2000x1500 JPEG, mostly on the full
+decode and the LANCZOS resize from full size), so JPEGs whose smaller side is >= DRAFT_MIN_SIDE
+are decoded at reduced scale: libjpeg-turbo's scaled IDCT at 1/2, 1/4 or 1/8 while the smaller
+side stays >= DRAFT_SIDE pixels (4x the 32-pixel hash grid), luma channel only. simplejpeg does
+this decode ~10% faster than Pillow's `Image.draft` with the same pixels (tests/test_phash.py);
+Pillow's draft stays the path for CMYK JPEGs. What remains is libjpeg-turbo's entropy decoding,
+which no scaled decode skips. The LANCZOS resize then starts from the reduced image instead of
+the full one, which changes the 32x32 pixels by a level or two and can swap DCT coefficients
+next to the median. Measured on the 179 real pictures of ../shared/realdata saved as JPEG q90 at
+1x and 2x (358 files, tests/test_phash.py asserts it): every JPEG not drafted is identical; of
+the drafted, most are identical and the rest differ by 2 or 4 bits. Smaller JPEGs (cheap to
+decode anyway; a 1/2-scale draft of a 394x466 symmetric brain slice moved 20 bits) and every
 non-JPEG take the full decode and are bit-identical to imagehash. `exact=True` skips the draft
 and is bit-identical for every image. Duplicate search compares hashes made by the same
 function, so the draft only has to be stable, not identical.
@@ -33,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import scipy.fftpack
+import simplejpeg
 from PIL import Image
 
 from roco.images import ImageError, open_image
@@ -40,9 +45,10 @@ from roco.tables import BATCH_ROWS, map_table, rejects_frame
 
 HASH_SIZE = 8
 IMG_SIZE = HASH_SIZE * 4
-# Smallest side a drafted JPEG keeps: 8 hash-grid widths (see the module docstring for the
-# agreement with imagehash this gives).
-DRAFT_SIDE = 8 * IMG_SIZE
+# JPEGs with a smaller side of DRAFT_MIN_SIDE or more are decoded at reduced scale, keeping a
+# smaller side of at least DRAFT_SIDE (see the module docstring for the agreement with imagehash).
+DRAFT_MIN_SIDE = 16 * IMG_SIZE
+DRAFT_SIDE = 4 * IMG_SIZE
 
 
 def sha256_hex(image: bytes) -> str:
@@ -54,8 +60,8 @@ def gray32(image: bytes, exact: bool = False) -> np.ndarray:
     """The 32x32 uint8 grayscale thumbnail phash is computed from; ImageError if undecodable."""
     img = open_image(image)
     try:
-        if not exact and img.format == "JPEG" and min(img.size) >= 2 * DRAFT_SIDE:
-            img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
+        if not exact and img.format == "JPEG" and min(img.size) >= DRAFT_MIN_SIDE:
+            img = reduced_luma(image, img)
         with warnings.catch_warnings():
             # Palette-with-transparency notices: the conversion is the one imagehash does.
             warnings.simplefilter("ignore", UserWarning)
@@ -63,6 +69,20 @@ def gray32(image: bytes, exact: bool = False) -> np.ndarray:
         return np.asarray(small, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as err:
         raise ImageError(f"cannot decode image: {err}") from err
+
+
+def reduced_luma(image: bytes, img: Image.Image) -> Image.Image:
+    """The luma of a JPEG decoded at the smallest 1/2..1/8 scale keeping DRAFT_SIDE pixels.
+
+    simplejpeg reports truncated or corrupt data as ValueError (strict mode), like Pillow.
+    """
+    if img.mode not in ("L", "RGB"):  # CMYK/YCCK: Pillow knows their inversions
+        img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
+        return img
+    pixels = simplejpeg.decode_jpeg(
+        image, colorspace="GRAY", min_height=DRAFT_SIDE, min_width=DRAFT_SIDE
+    )
+    return Image.fromarray(pixels[:, :, 0])
 
 
 def phash_bits(pixels: np.ndarray) -> np.ndarray:
@@ -99,8 +119,15 @@ def phash_or_error(
     Decoding runs on `threads` threads (Pillow releases the GIL while decoding); the DCT runs
     once over the whole batch.
     """
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        thumbs = list(pool.map(lambda data: _thumb_or_error(data, exact), images))
+
+    def thumb(data: bytes) -> np.ndarray | ImageError:
+        return _thumb_or_error(data, exact)
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            thumbs = list(pool.map(thumb, images))
+    else:  # a pool's hand-offs cost ~10% of a drafted decode
+        thumbs = [thumb(data) for data in images]
     out: list[str | ImageError] = list(thumbs)
     good = [i for i, t in enumerate(thumbs) if isinstance(t, np.ndarray)]
     if good:
