@@ -5,10 +5,10 @@ all taken as one chunk) with every image replaced by a ~200 KB JPEG (a fresh byt
 fetch, as a real download is). Then runs each stage in its own process, both ways, and prints
 the process's peak RSS (ru_maxrss):
 - before: what the workflow scripts did until now, the whole chunk in one DataFrame
-  (`extract_chunk`, `classify_chunk`, `hash_chunk`, `annotate_chunk` + `write_frame`;
+  (`extract_chunk`, `classify_chunk` + `hash_chunk`, `annotate_chunk` + `write_frame`;
   `dataset_rows` + `write_dataset` over every annotated row);
-- after: the streamed versions the scripts use now (`extract_file`, `classify_file`,
-  `hash_file`, `annotate_file`, `write_dataset_files`).
+- after: the streamed versions the scripts use now (`extract_file`, `classify_file` (which
+  also hashes), `annotate_file`, `write_dataset_files`).
 Classify thresholds are opened (every figure kept) so that hash, annotate and dataset see the
 whole chunk. Each stage's output tables are checked equal between the two ways.
 
@@ -32,7 +32,7 @@ from PIL import Image
 
 from roco import classify, concepts, demo, extract, phash, shards, sources, split, tables
 
-STAGES = ("extract", "classify", "hash", "annotate", "dataset")
+STAGES = ("extract", "classify", "annotate", "dataset")
 IMAGE_SIDE = 480  # a grey noise JPEG of 480x480 at quality 90 is ~200 KB
 CFG = extract.ExtractConfig(licences=frozenset({"CC BY", "CC BY-NC", "CC0"}))
 OPEN = classify.ClassifyConfig(radiology_threshold=0.0, compound_threshold=1.01)
@@ -74,24 +74,18 @@ def run_stage(stage: str, way: str, work: Path) -> None:
         source = BigImages(sources.local_bucket(work / "corpus"))
         rows = source.inventory()
         if one:
-            figures, rejects = extract.extract_chunk(source, rows, CFG)
+            figures = extract.extract_chunk(source, rows, CFG)[0]
             tables.write_frame(figures, out / "figures.parquet", "figures")
         else:
-            rejects = extract.extract_file(source, rows, CFG, out / "figures.parquet")
-    elif stage == "classify":
+            extract.extract_file(source, rows, CFG, out / "figures.parquet")
+    elif stage == "classify":  # and hash, as the classify rule does
         model = classify.load_model(None)
         if one:
             frame = tables.read_frame(out / "figures.parquet", "figures")
-            kept, rejects = classify.classify_chunk(frame, model, OPEN)
-            tables.write_frame(kept, out / "classified.parquet", "classified")
+            kept = classify.classify_chunk(frame, model, OPEN)[0]
+            tables.write_frame(phash.hash_chunk(kept)[0], out / "hashed.parquet", "hashed")
         else:
-            classify.classify_file(out / "figures.parquet", out / "classified.parquet", model, OPEN)
-    elif stage == "hash":
-        if one:
-            frame = tables.read_frame(out / "classified.parquet", "classified")
-            tables.write_frame(phash.hash_chunk(frame)[0], out / "hashed.parquet", "hashed")
-        else:
-            phash.hash_file(out / "classified.parquet", out / "hashed.parquet")
+            classify.classify_file(out / "figures.parquet", out / "hashed.parquet", model, OPEN)
     elif stage == "annotate":
         annotator = concepts.Annotator()
         if one:
@@ -126,7 +120,7 @@ def measure(stage: str, way: str, work: Path) -> float:
 def same_tables(work: Path) -> list[str]:
     """The outputs that differ in content between the two ways (should be none)."""
     differ = []
-    for name in ("figures", "classified", "hashed", "annotated"):
+    for name in ("figures", "hashed", "annotated"):
         a = tables.read_frame(work / "before" / f"{name}.parquet", name)
         b = tables.read_frame(work / "after" / f"{name}.parquet", name)
         differ += [] if a.equals(b) else [name]

@@ -1,16 +1,16 @@
 """Throughput of extract + classify + hash in figures/s/core, and peak memory per rule.
 
-Builds the demo corpus (config.yaml's, with `--articles` articles over its four chunks) up to
-every chunk's hashed table with the real Snakefile, keeping the intermediates, then reads the
-rules' benchmark TSVs. Throughput = figures extracted / the summed wall seconds of the per-chunk
-extract, classify and hash jobs (each runs on one core), so Python start-up and imports count as
-they do in a real build; the same over the jobs' CPU seconds is less sensitive to other load on
-the machine; the marginal rate (between two corpus sizes) leaves out the per-job start-up, which
-dominates the demo's small chunks. The one-off train_classifier job is shown apart. Peak memory
-per rule = the largest max_rss of its jobs. Goals: >= 50 figures/s/core, <= 2 GB per rule at
+Builds the demo corpus (config.yaml's, with `--articles` articles over its four chunks) up to every
+chunk's hashed table with the real Snakefile, keeping the intermediates, then reads the rules'
+benchmark TSVs. Throughput = figures extracted / the summed wall seconds of the per-chunk extract
+and classify jobs (classify also hashes; each job runs on one core), so Python start-up and imports
+count as they do in a real build; the same over the jobs' CPU seconds is less sensitive to other
+load on the machine; the marginal rate (between two corpus sizes) leaves out the per-job start-up,
+which dominates the demo's small chunks. The one-off train_classifier job is shown apart. Peak
+memory per rule = the largest max_rss of its jobs. Goals: >= 50 figures/s/core, <= 2 GB per rule at
 the default chunk size. With two or more `--articles` values it also fits peak memory against
-figures per chunk (MB per 1,000 figures), the number to scale `resources: mem_mb` by, and prints
-the mean image size of a figure (the demo's images are smaller than PMC's).
+figures per chunk (MB per 1,000 figures), the number to scale `resources: mem_mb` by, and prints the
+mean image size of a figure (the demo's images are smaller than PMC's).
 
 Reproduce: `.venv/bin/python bench/bench_throughput.py` (default: 240 and 960 articles).
 """
@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-CHUNK_RULES = ("extract", "classify", "hash")
+CHUNK_RULES = ("extract", "classify")  # classify also hashes
 
 
 def write_config(root: Path, articles: int) -> Path:

@@ -174,7 +174,7 @@ def test_the_same_package_has_one_version_in_every_env():
 
 def test_every_rule_names_an_existing_env_and_every_env_is_used():
     found = rules()
-    assert {"plan", "extract", "classify", "hash", "annotate", "report"} <= set(found)
+    assert {"plan", "extract", "classify", "annotate", "report"} <= set(found)
     missing = {name for name, d in found.items() if "conda" not in d}
     assert not missing, f"rules without conda: {missing}"
     absent = {name: str(d["conda"]) for name, d in found.items() if not d["conda"].is_file()}

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 ARTICLES = 40  # article i sits in id range i % 4: chunks c01001..c01004
-PER_CHUNK_RULES = ("extract", "classify", "hash", "annotate")
+PER_CHUNK_RULES = ("extract", "classify", "annotate")
 
 
 def snakemake(workdir: Path, *args: str) -> str:

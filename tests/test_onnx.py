@@ -212,7 +212,7 @@ def test_workflow_classify_uses_the_configured_model_and_reruns_when_it_changes(
     classify.update(onnx_model=str(path), onnx_mode="replace", onnx_mean=[0] * 3, onnx_std=[1] * 3)
     config = write_config(tmp_path, classify=classify, keep_intermediates=True)
     snakemake(config)
-    chunks = sorted((tmp_path / "results").rglob("classified.parquet"))
+    chunks = sorted((tmp_path / "results").rglob("hashed.parquet"))
     kept = pd.concat([pd.read_parquet(p) for p in chunks])
     rejects = pd.concat([pd.read_parquet(p.with_name("classify_rejects.parquet")) for p in chunks])
     # Every figure that is not compound is radiology to this model, whatever its caption says.

@@ -26,6 +26,9 @@ rule train_classifier:
         "../scripts/train_classifier.py"
 
 
+# Classifies a chunk's figures and hashes the kept ones in the same job (roco.classify_file):
+# a separate hash job per chunk cost more Python start-up than its hashing, and 25% more jobs in
+# the DAG (bench/bench_throughput.py, bench/bench_dag.py).
 rule classify:
     input:
         figures=CHUNK / "figures.parquet",
@@ -33,8 +36,9 @@ rule classify:
         # A user ONNX image model is an input: replacing the file re-runs classify.
         onnx=config["classify"]["onnx_model"] or [],
     output:
-        classified=intermediate(CHUNK / "classified.parquet"),
-        rejects=CHUNK / "classify_rejects.parquet",
+        hashed=intermediate(CHUNK / "hashed.parquet"),
+        classify_rejects=CHUNK / "classify_rejects.parquet",
+        hash_rejects=CHUNK / "hash_rejects.parquet",
     log:
         RESULTS / "logs" / "classify" / "{chunk}.log",
     benchmark:

@@ -14,9 +14,12 @@ cfg = classify.ClassifyConfig(**{k: v for k, v in settings.items() if k in names
 model = classify.load_model(Path(snakemake.input.model))
 spec = onnx_model.onnx_spec(settings, snakemake.input.onnx)
 onnx = onnx_model.load_onnx(spec) if spec else None
-rejects = classify.classify_file(
-    snakemake.input.figures, snakemake.output.classified, model, cfg, onnx
-)
-tables.write_frame(rejects, snakemake.output.rejects, "rejects")
-kept = pq.read_metadata(snakemake.output.classified).num_rows
-logging.info("classify: %d kept, %d rejected", kept, len(rejects))
+rejects = classify.classify_file(snakemake.input.figures, snakemake.output.hashed, model, cfg, onnx)
+for stage in ("classify", "hash"):
+    tables.write_frame(
+        rejects[rejects["stage"] == stage].reset_index(drop=True),
+        snakemake.output[f"{stage}_rejects"],
+        "rejects",
+    )
+kept = pq.read_metadata(snakemake.output.hashed).num_rows
+logging.info("classify and hash: %d kept, %d rejected", kept, len(rejects))

@@ -16,6 +16,7 @@ Evidence and models (all small, linear and deterministic; features in roco.featu
 radiology_score = sigmoid(image_weight * image log-odds + caption_weight * caption evidence).
 A figure is rejected as "compound" when compound_score >= compound_threshold, else as
 "not_radiology" when radiology_score < radiology_threshold; undecodable images are "bad_image".
+The workflow's classify job also hashes the kept figures (classify_file, roco.phash).
 
 Models are trained from weak labels that the corpus's own captions give (train_from_figures),
 or from a labelled table (train_from_labelled), and saved as sorted JSON (same data, same bytes;
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from roco import phash
 from roco.features import (
     CAPTION_FEATURES,
     IMAGE_FEATURES,
@@ -488,23 +490,26 @@ def classify_chunk(
 
 def classify_file(
     figures: str | os.PathLike,
-    classified: str | os.PathLike,
+    hashed: str | os.PathLike,
     model: Model,
     cfg: ClassifyConfig,
     onnx: OnnxImageModel | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> pd.DataFrame:
-    """`classify_chunk` over a figures table, streamed `batch_rows` rows at a time into the
-    classified table (memory does not grow with the chunk); returns the rejects. Each figure is
-    judged on its own, so the rows are those of `classify_chunk` on the whole table."""
-    return map_table(
-        figures,
-        "figures",
-        classified,
-        "classified",
-        lambda frame: _classify_rows(frame, model, cfg, onnx),
-        batch_rows,
-    )
+    """`classify_chunk`, then `phash.hash_chunk` on the kept figures, over a figures table,
+    streamed `batch_rows` rows at a time into the hashed table (memory does not grow with the
+    chunk); returns the rejects of both stages (each row names its stage). Each figure is judged
+    and hashed on its own, so the rows are those of the two functions on the whole table.
+
+    One job for both stages: at the demo's chunk sizes a job's Python start-up (~0.7 s) costs
+    more than hashing its figures, and the classified rows never go through a Parquet file."""
+
+    def classify_and_hash(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+        kept, rejects = _classify_rows(frame, model, cfg, onnx)
+        hashed_rows, hash_rejects = phash.hash_rows(kept)
+        return hashed_rows, rejects + hash_rejects
+
+    return map_table(figures, "figures", hashed, "hashed", classify_and_hash, batch_rows)
 
 
 def _classify_rows(

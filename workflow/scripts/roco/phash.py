@@ -29,7 +29,6 @@ floats as one call per image, so ties at the median break the same way as in ima
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,7 @@ import simplejpeg
 from PIL import Image
 
 from roco.images import ImageError, open_image
-from roco.tables import BATCH_ROWS, map_table, rejects_frame
+from roco.tables import rejects_frame
 
 HASH_SIZE = 8
 IMG_SIZE = HASH_SIZE * 4
@@ -150,33 +149,14 @@ def hash_chunk(
     Returns (hashed rows in input order, rejects): an undecodable or missing image becomes a
     reject of stage "hash", reason "bad_image", with the decoder's message as detail.
     """
-    hashed, rejects = _hash_rows(classified, exact, threads)
+    hashed, rejects = hash_rows(classified, exact, threads)
     return hashed, rejects_frame(rejects)
 
 
-def hash_file(
-    classified: str | os.PathLike,
-    hashed: str | os.PathLike,
-    exact: bool = False,
-    threads: int = 1,
-    batch_rows: int = BATCH_ROWS,
-) -> pd.DataFrame:
-    """`hash_chunk` over a classified table, streamed `batch_rows` rows at a time into the
-    hashed table (memory does not grow with the chunk); returns the rejects. Hashes are per
-    image, so the rows are those of `hash_chunk` on the whole table."""
-    return map_table(
-        classified,
-        "classified",
-        hashed,
-        "hashed",
-        lambda frame: _hash_rows(frame, exact, threads),
-        batch_rows,
-    )
-
-
-def _hash_rows(
-    classified: pd.DataFrame, exact: bool, threads: int
+def hash_rows(
+    classified: pd.DataFrame, exact: bool = False, threads: int = 1
 ) -> tuple[pd.DataFrame, list[dict]]:
+    """`hash_chunk` with the rejects as a list of dicts (to combine with another stage's)."""
     images = [
         bytes(x) if isinstance(x, (bytes, bytearray, memoryview)) else b""
         for x in classified["image"]
