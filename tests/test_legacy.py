@@ -107,6 +107,20 @@ def test_packages_go_through_extraction_like_any_source(mirror):
     assert sorted(p.relative_to(mirror) for p in mirror.rglob("*")) == before  # nothing unpacked
 
 
+def test_a_source_opened_for_some_articles_reads_only_their_lines(mirror):
+    settings = {"kind": "legacy", "dir": str(mirror)}
+    whole = sources.open_source(settings)
+    rows = [r for r in whole.inventory() if r.pmcid in ("PMC101", "PMC103")]
+    some = sources.open_source(settings, {"PMC101", "PMC103"})
+    assert sorted(some.rows()) == ["PMC101", "PMC103"]
+    assert extract.extract_chunk(some, rows, CFG)[0].equals(
+        extract.extract_chunk(whole, rows, CFG)[0]
+    )
+    other = next(r for r in whole.inventory() if r.pmcid == "PMC102")
+    with pytest.raises(ValueError, match="not one of the articles"):
+        some.metadata(other)
+
+
 def test_missing_and_corrupt_packages_are_rejects(mirror):
     (mirror / "oa_package/aa/01/PMC101.tar.gz").write_bytes(b"\x1f\x8b garbage")
     (mirror / "pmc102.tar.gz").unlink()
@@ -173,6 +187,11 @@ def test_real_file_list_parses(realdata):
     assert rows[0].file == "oa_package/08/e0/PMC13900.tar.gz"
     assert {r.licence for r in rows} == {"NO-CC CODE", "CC BY", "CC0"}
     assert all(r.last_updated[:2] in ("19", "20") for r in rows)
+    wanted = {r.pmcid for r in rows[::100]}
+    some, problems = legacy.read_file_list(
+        lists / "geralddzx_capstone_oa_file_list_first10000rows_noheader.csv", wanted
+    )
+    assert problems == [] and some == [r for r in rows if r.pmcid in wanted]
     sheet, problems = legacy.read_file_list(lists / "seanBr97_oa_file_list_4rows.csv")
     assert problems == [] and [r.last_updated for r in sheet][:2] == [
         "2020-04-06 14:56:00",

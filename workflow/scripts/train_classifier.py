@@ -10,7 +10,8 @@ if snakemake.input.labelled:
 else:
     rows = plan.sample_rows(snakemake.input.articles, snakemake.params.sample)
     cfg = extract.ExtractConfig.from_settings(snakemake.params.settings)
-    figures, _ = extract.extract_chunk(sources.open_source(snakemake.params.source), rows, cfg)
+    source = sources.open_source(snakemake.params.source, {row.pmcid for row in rows})
+    figures, _ = extract.extract_chunk(source, rows, cfg)
     model, metrics = classify.train_from_figures(figures)
     metrics["sample_articles"] = len(rows)
 classify.save_model(model, Path(snakemake.output.model))

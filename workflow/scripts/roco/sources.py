@@ -22,7 +22,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -211,8 +211,11 @@ def local_bucket(root: Path) -> BucketSource:
     return BucketSource(fetch, list_inventory)
 
 
-def open_source(settings: dict) -> Source:
-    """The source named by the config's `source` section (see config.yaml for the keys)."""
+def open_source(settings: dict, only: Collection[str] | None = None) -> Source:
+    """The source named by the config's `source` section (see config.yaml for the keys).
+
+    `only`: the PMC ids the caller will read, when it knows them (a legacy mirror then parses
+    only their lines of its file list; the other kinds read per article anyway)."""
     kind = settings["kind"]
     if kind in ("demo", "bucket"):
         return local_bucket(Path(settings["dir"]))
@@ -223,5 +226,5 @@ def open_source(settings: dict) -> Source:
     if kind == "legacy":
         from roco.legacy import legacy_source
 
-        return legacy_source(settings)
+        return legacy_source(settings, only)
     raise ValueError(f"source.kind must be one of {', '.join(KINDS)}, not {kind!r}")
