@@ -1,4 +1,4 @@
-"""Peak memory of the per-chunk stages and the dataset rule: one-shot (before) vs streamed (after).
+"""Peak memory of the per-chunk stages, training and dataset: one-shot (before) vs streamed (after).
 
 Makes one chunk of many figures with PMC-sized images: the demo corpus's articles (`--articles`,
 all taken as one chunk) with every image replaced by a ~200 KB JPEG (a fresh bytes object per
@@ -6,9 +6,11 @@ fetch, as a real download is). Then runs each stage in its own process, both way
 the process's peak RSS (ru_maxrss):
 - before: what the workflow scripts did until now, the whole chunk in one DataFrame
   (`extract_chunk`, `classify_chunk` + `hash_chunk`, `annotate_chunk` + `write_frame`;
-  `dataset_rows` + `write_dataset` over every annotated row);
+  `dataset_rows` + `write_dataset` over every annotated row; training on the figures with their
+  images);
 - after: the streamed versions the scripts use now (`extract_file`, `classify_file` (which
-  also hashes), `annotate_file`, `write_dataset_files`).
+  also hashes), `annotate_file`, `write_dataset_files`; training on image features computed
+  batch by batch, `iter_figures` + `with_image_features`).
 Classify thresholds are opened (every figure kept) so that hash, annotate and dataset see the
 whole chunk. Each stage's output tables are checked equal between the two ways.
 
@@ -28,11 +30,12 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from roco import classify, concepts, demo, extract, phash, shards, sources, split, tables
 
-STAGES = ("extract", "classify", "annotate", "dataset")
+STAGES = ("extract", "train_classifier", "classify", "annotate", "dataset")
 IMAGE_SIDE = 480  # a grey noise JPEG of 480x480 at quality 90 is ~200 KB
 CFG = extract.ExtractConfig(licences=frozenset({"CC BY", "CC BY-NC", "CC0"}))
 OPEN = classify.ClassifyConfig(radiology_threshold=0.0, compound_threshold=1.01)
@@ -78,6 +81,15 @@ def run_stage(stage: str, way: str, work: Path) -> None:
             tables.write_frame(figures, out / "figures.parquet", "figures")
         else:
             extract.extract_file(source, rows, CFG, out / "figures.parquet")
+    elif stage == "train_classifier":  # with the whole chunk as its sample
+        source = BigImages(sources.local_bucket(work / "corpus"))
+        rows = source.inventory()
+        if one:
+            figures = extract.extract_chunk(source, rows, CFG)[0]
+        else:
+            batches = extract.iter_figures(source, rows, CFG)
+            figures = pd.concat(map(classify.with_image_features, batches), ignore_index=True)
+        classify.save_model(classify.train_from_figures(figures)[0], out / "model.json")
     elif stage == "classify":  # and hash, as the classify rule does
         model = classify.load_model(None)
         if one:
@@ -124,6 +136,8 @@ def same_tables(work: Path) -> list[str]:
         a = tables.read_frame(work / "before" / f"{name}.parquet", name)
         b = tables.read_frame(work / "after" / f"{name}.parquet", name)
         differ += [] if a.equals(b) else [name]
+    models = [(work / way / "model.json").read_bytes() for way in ("before", "after")]
+    differ += [] if models[0] == models[1] else ["model"]
     before = (work / "before" / "dataset" / "checksums.sha256").read_text()
     after = (work / "after" / "dataset" / "checksums.sha256").read_text()
     return differ + ([] if before == after else ["dataset"])
@@ -148,9 +162,9 @@ def main() -> None:
             f"{args.articles} articles, one chunk of {len(figures)} figures, "
             f"{image_mb:.0f} MB of images ({image_mb * 1024 / max(len(figures), 1):.0f} KB each)"
         )
-        print(f"{'stage':<10}{'before MB':>12}{'after MB':>12}")
+        print(f"{'stage':<18}{'before MB':>12}{'after MB':>12}")
         for stage in STAGES:
-            print(f"{stage:<10}{peaks[stage, 'before']:>12.0f}{peaks[stage, 'after']:>12.0f}")
+            print(f"{stage:<18}{peaks[stage, 'before']:>12.0f}{peaks[stage, 'after']:>12.0f}")
         differ = same_tables(work)
         print("outputs equal before/after:", "yes" if not differ else f"NO: {differ}")
     finally:

@@ -23,6 +23,7 @@ from roco.classify import (
     train_from_figures,
     train_from_labelled,
     weak_labels,
+    with_image_features,
 )
 from roco.features import IMAGE_FEATURES, THUMB, caption_features, image_features, thumbnail
 from roco.images import ImageError
@@ -329,6 +330,20 @@ def test_train_from_figures_is_deterministic_and_reports_held_out_counts(tmp_pat
     assert check["accuracy"] == 1.0
     result = classify_image(encode(ct_slice(99)), "", first, CFG)
     assert result.radiology
+
+
+def test_training_on_image_features_gives_the_same_model(tmp_path):
+    """The workflow keeps only features of its training sample's images (bounded memory)."""
+    figures = corpus(72)
+    half = len(figures) // 2
+    features = pd.concat(
+        [with_image_features(figures.iloc[:half]), with_image_features(figures.iloc[half:])],
+        ignore_index=True,
+    )
+    assert "image" not in features and features["image_features"].notna().all()
+    save_model(train_from_figures(figures, seed=0)[0], tmp_path / "bytes.json")
+    save_model(train_from_figures(features, seed=0)[0], tmp_path / "features.json")
+    assert (tmp_path / "bytes.json").read_bytes() == (tmp_path / "features.json").read_bytes()
 
 
 def test_train_from_labelled_falls_back_to_base_without_enough_labels(model):

@@ -208,3 +208,13 @@ def test_article_batches_give_the_chunk_sorted_by_id(articles, size):
     assert sorted(n for b in extract.article_batches(rows, size) for n in b) == list(
         range(len(rows))
     )
+
+
+def test_figures_in_batches_are_the_figures_of_the_whole_chunk(demo_figures):
+    from roco import extract
+
+    source, rows, cfg = demo_figures
+    whole = extract.extract_chunk(source, rows, cfg)[0]
+    batches = list(extract.iter_figures(source, rows, cfg, batch_articles=3))
+    assert len(batches) > 3 and all(len(b) for b in batches)
+    assert pd.concat(batches, ignore_index=True).equals(whole)

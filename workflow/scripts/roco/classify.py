@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -230,8 +230,9 @@ MIN_PER_CLASS = 10  # fewer weak labels than this per class: keep the base model
 def train_from_labelled(
     table: pd.DataFrame, seed: int = 0, base: Model | None = None
 ) -> tuple[Model, dict]:
-    """Train from labelled figures: columns `radiology` (bool) and `image` (bytes or None) and/or
-    `caption`; optional `compound` (bool) and `modality` (a roco.modalities label or None).
+    """Train from labelled figures: columns `radiology` (bool) and `image` (bytes or None; or
+    `image_features`, see with_image_features) and/or `caption`; optional `compound` (bool) and
+    `modality` (a roco.modalities label or None).
 
     Each part is trained on the rows that carry its labels, on a hashed 75 % of them (key: the
     `id` column, else the row number), and checked on the other 25 %; parts without enough
@@ -242,7 +243,8 @@ def train_from_labelled(
     test = held_out(keys)
     report: dict = {}
     parts = {}
-    images = _image_matrix(table["image"]) if "image" in table else None
+    has_images = "image" in table or "image_features" in table
+    images = _image_matrix(table) if has_images else None
     if images is not None and "radiology" in table:
         ok = images.valid & table["radiology"].notna().to_numpy()
         parts["radiology_image"], report["radiology_image"] = _train_binary(
@@ -307,14 +309,32 @@ class _Images:
     valid: np.ndarray
 
 
-def _image_matrix(images: pd.Series) -> _Images:
-    rows, valid = [], []
+def image_feature_rows(images: Iterable) -> list[np.ndarray | None]:
+    """Image features per image bytes, None where there is no decodable image."""
+    rows = []
     for data in images:
         try:
             rows.append(image_features(data) if data is not None else None)
         except ImageError:
             rows.append(None)
-        valid.append(rows[-1] is not None)
+    return rows
+
+
+def with_image_features(figures: pd.DataFrame) -> pd.DataFrame:
+    """`figures` with the `image` bytes replaced by their `image_features` (or None): all that
+    training reads of an image, a few hundred bytes instead of the picture."""
+    out = figures.drop(columns=["image"])
+    rows = image_feature_rows(figures["image"])
+    out["image_features"] = pd.Series(rows, index=figures.index, dtype=object)
+    return out
+
+
+def _image_matrix(table: pd.DataFrame) -> _Images:
+    if "image_features" in table:
+        rows = list(table["image_features"])
+    else:
+        rows = image_feature_rows(table["image"])
+    valid = [r is not None for r in rows]
     x = np.array([r if r is not None else np.zeros(len(IMAGE_FEATURES)) for r in rows])
     return _Images(x.reshape(len(rows), len(IMAGE_FEATURES)), np.array(valid, dtype=bool))
 
@@ -375,15 +395,18 @@ def train_from_figures(figures: pd.DataFrame, seed: int = 0) -> tuple[Model, dic
     The caption model and, where captions give too few labels, the other parts come from the
     default model. Compound labels: two or more panel markers in the caption mean compound, none
     means single. The image modality model learns from captions that name one modality.
+    `figures` has the `image` bytes or, to hold many figures in little memory, their
+    `image_features` (with_image_features); the model is the same.
     """
     base = load_model(None)
     captions = figures["caption"].fillna("").tolist()
     markers = np.array([panel_marker_count(c) for c in captions])
     compound = np.where(markers >= 2, True, np.where(markers == 0, False, None))
+    image_column = "image_features" if "image_features" in figures else "image"
     table = pd.DataFrame(
         {
             "id": figures["id"].astype(str).to_numpy(),
-            "image": figures["image"].to_numpy(),
+            image_column: figures[image_column].to_numpy(),
             "radiology": weak_labels(captions, base),
             "compound": compound,
             "modality": [_caption_only_modality(c) for c in captions],

@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -295,6 +295,27 @@ def extract_file(
         frame = rejects_frame(itertools.chain.from_iterable(rejects))
         check_failure_rate(frame, len(rows), cfg)
     return frame
+
+
+def iter_figures(
+    source: Source,
+    rows: list[InventoryRow],
+    cfg: ExtractConfig,
+    batch_articles: int = BATCH_ARTICLES,
+) -> Iterator[pd.DataFrame]:
+    """The figures of `extract_chunk`, in the same order, as non-empty frames of about
+    `batch_articles` articles each, for callers that need no rejects and no table (training).
+    The failure-rate guard runs once the last frame is taken."""
+    rejects: list[dict] = []
+    for batch in article_batches(rows, batch_articles):
+        figures = []
+        for i in batch:
+            result = extract_article(source, rows[i], cfg)
+            figures += result.figures
+            rejects += result.rejects
+        if figures:
+            yield _sorted_by_id(figures)
+    check_failure_rate(rejects_frame(rejects), len(rows), cfg)
 
 
 def article_batches(rows: list[InventoryRow], size: int) -> list[list[int]]:
