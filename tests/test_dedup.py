@@ -59,14 +59,15 @@ def hexcode(value: int) -> str:
     return f"{value:016x}"
 
 
-def test_oldest_article_is_kept_then_smallest_pmc_number_then_id():
+def test_smallest_pmc_number_is_kept_then_smallest_id():
     base = 0xF0F0_F0F0_0F0F_0F0F
     frame = figures(
         [
             ("c", "PMC9", "2020-01-01", hexcode(base), "s1"),
             ("a", "PMC10", "2020-01-01", hexcode(base ^ 0b11), "s2"),  # PMC9 < PMC10
-            ("z", "PMC1", None, hexcode(base ^ 0b1), "s3"),  # undated counts as newest
+            ("z", None, None, hexcode(base ^ 0b1), "s3"),  # no PMC id: last
             ("b", "PMC9", "2020-01-01", hexcode(base ^ 0b1100), "s4"),  # same article, id b < c
+            ("x", "PMC500", "1950-01-01", hexcode(base ^ 0b10000), "s6"),  # back issue: new id
             ("y", "PMC99", "2019-12-31", hexcode(~base & (2**64 - 1)), "s5"),  # far away
         ]
     )
@@ -74,6 +75,7 @@ def test_oldest_article_is_kept_then_smallest_pmc_number_then_id():
     assert out.to_dict("records") == [
         {"id": "a", "duplicate_of": "b", "distance": 4},
         {"id": "c", "duplicate_of": "b", "distance": 2},
+        {"id": "x", "duplicate_of": "b", "distance": 3},
         {"id": "z", "duplicate_of": "b", "distance": 3},
     ]
     to_arrow(out, "duplicates")
@@ -144,8 +146,9 @@ def test_decisions_are_deterministic_whatever_the_row_order():
 
 
 def test_growth_keeps_every_old_decision():
-    """New articles (newer dates, higher PMC ids) change no decision about old figures,
-    even new figures that sit between two old groups (which union-find would merge)."""
+    """New articles (higher PMC ids) change no decision about old figures: not new figures
+    that sit between two old groups (which union-find would merge), not back issues (older
+    dates) with copies of old figures."""
     rng = np.random.default_rng(11)
     old = random_frame(rng, 500, 1000, 2019)
     new = random_frame(rng, 500, 5000, 2024)
@@ -157,7 +160,12 @@ def test_growth_keeps_every_old_decision():
         old.loc[len(old)] = (f"PMC9{k}_o", f"PMC{900 + k}", "2019-06-01", hexcode(b), f"b{k}")
         mid = a ^ 0b111 << (6 * (k % 9))
         bridges.append((f"PMC8{k}_n", f"PMC{8000 + k}", "2025-01-01", hexcode(mid), f"m{k}"))
-    grown = pd.concat([old, new, figures(bridges)], ignore_index=True)
+    copy = [int(h, 16) ^ 1 for h in old["phash"].iloc[20:40]]
+    back_issues = [
+        (f"PMC95{k}_n", f"PMC{9500 + k}", "1990-01-01", hexcode(c), f"k{k}")
+        for k, c in enumerate(copy)
+    ]
+    grown = pd.concat([old, new, figures(bridges), figures(back_issues)], ignore_index=True)
     before = dedup.find_duplicates(old, radius=4)
     after = dedup.find_duplicates(grown, radius=4)
     after_old = after[after["id"].isin(set(old["id"]))].reset_index(drop=True)

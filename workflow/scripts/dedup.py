@@ -4,7 +4,7 @@ from roco import dedup, joblog, tables
 
 joblog.setup(snakemake.log[0])
 figures = tables.read_frame(
-    snakemake.input.annotated, "annotated", columns=["id", "pmcid", "pub_date", "phash", "sha256"]
+    snakemake.input.annotated, "annotated", columns=["id", "pmcid", "phash", "sha256"]
 )
 duplicates = dedup.find_duplicates(figures, snakemake.params.radius, workers=snakemake.threads)
 tables.write_frame(duplicates, snakemake.output.duplicates, "duplicates")

@@ -1,16 +1,19 @@
 """Exact and near-duplicate figures across the whole build, found without comparing all pairs.
 
-Keep order: the oldest article first (ISO `pub_date`; a missing date counts as newest), then the
-numeric PMC id, then the figure id. Walking the figures in that order, a figure is dropped when
-an earlier *kept* figure is a duplicate of it: same bytes (SHA-256), or perceptual hashes within
-`radius` bits (Hamming). It names the oldest such kept figure (`duplicate_of`) and the Hamming
-distance to it, which is therefore never above the radius.
+Keep order: the oldest article in PMC first, i.e. the smallest numeric PMC id (PMC gives ids in the
+order articles arrive), then the figure id. Walking the figures in that order, a figure is dropped
+when an earlier *kept* figure is a duplicate of it: same bytes (SHA-256), or perceptual hashes
+within `radius` bits (Hamming). It names the oldest such kept figure (`duplicate_of`) and the
+Hamming distance to it, which is therefore never above the radius.
 
 Why not union-find groups: with components, a chain A~B~C drops C for A even when A and C are
 far apart, and a new figure B that arrives later would merge two old groups and drop a figure
 that an earlier build kept. Here a figure's decision depends only on the figures before it in
-keep order, so a rebuild after PMC grows keeps every old decision as long as the new figures sort
-after the old ones (tests/test_dedup.py checks this).
+keep order, so a rebuild after PMC grows keeps every old decision: new articles have larger ids
+and sort after every old figure (tests/test_dedup.py checks this). Only a new version of an old
+article takes its old place. The publication date is not the key because PMC also adds back
+issues (old dates, new ids): sorted by date, such an article would take figures from articles
+that earlier builds kept.
 
 Reductions before the search: figures with equal bytes, then figures with equal hashes, collapse
 to their first member in keep order (the others follow its decision, at distance 0 from it or at
@@ -190,17 +193,14 @@ def _pmc_number(pmcid) -> int:
 
 
 def keep_order(frame: pd.DataFrame) -> np.ndarray:
-    """Row positions in keep order: oldest pub_date (missing = newest), PMC number, id."""
-    dates = frame["pub_date"].astype("string")
+    """Row positions in keep order: PMC number (a missing one last), then figure id."""
     key = pd.DataFrame(
         {
-            "undated": dates.isna().to_numpy(),
-            "date": dates.fillna("").to_numpy(dtype=object),
             "pmc": [_pmc_number(p) for p in frame["pmcid"]],
             "id": frame["id"].astype(str).to_numpy(dtype=object),
         }
     )
-    return key.sort_values(["undated", "date", "pmc", "id"], kind="stable").index.to_numpy()
+    return key.sort_values(["pmc", "id"], kind="stable").index.to_numpy()
 
 
 def parse_codes(hexes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +248,7 @@ def find_duplicates(
 ) -> pd.DataFrame:
     """Rows of the `duplicates` table (id, duplicate_of, distance) for the dropped figures.
 
-    `frame` has columns id, pmcid, pub_date, phash (16 hex digits), sha256. Figures with a
+    `frame` has columns id, pmcid, phash (16 hex digits), sha256. Figures with a
     missing or malformed phash only match by sha256. Output sorted by id.
     """
     n = len(frame)
