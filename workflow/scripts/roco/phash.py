@@ -6,21 +6,21 @@ then columns), keep the 8x8 lowest frequencies, set a bit where the coefficient 
 median; bits row-major, first bit most significant, printed as 16 hex digits like
 `str(imagehash.phash(img))`.
 
-Speed: the decode dominates (imagehash spends ~15 ms on a 2000x1500 JPEG, mostly on the full
-decode and the LANCZOS resize from full size), so JPEGs whose smaller side is >= DRAFT_MIN_SIDE
-are decoded at reduced scale: libjpeg-turbo's scaled IDCT at 1/2, 1/4 or 1/8 while the smaller
-side stays >= DRAFT_SIDE pixels (4x the 32-pixel hash grid), luma channel only. simplejpeg does
-this decode ~10% faster than Pillow's `Image.draft` with the same pixels (tests/test_phash.py);
-Pillow's draft stays the path for CMYK JPEGs. What remains is libjpeg-turbo's entropy decoding,
-which no scaled decode skips. The LANCZOS resize then starts from the reduced image instead of
-the full one, which changes the 32x32 pixels by a level or two and can swap DCT coefficients
-next to the median. Measured on the 179 real pictures of ../shared/realdata saved as JPEG q90 at
-1x and 2x (358 files, tests/test_phash.py asserts it): every JPEG not drafted is identical; of
-the drafted, most are identical and the rest differ by 2 or 4 bits. Smaller JPEGs (cheap to
-decode anyway; a 1/2-scale draft of a 394x466 symmetric brain slice moved 20 bits) and every
-non-JPEG take the full decode and are bit-identical to imagehash. `exact=True` skips the draft
-and is bit-identical for every image. Duplicate search compares hashes made by the same
-function, so the draft only has to be stable, not identical.
+Speed: the decode dominates (imagehash spends ~15 ms on a 2000x1500 JPEG, mostly on the full decode
+and the LANCZOS resize from full size), so JPEGs whose smaller side is >= DRAFT_MIN_SIDE are decoded
+at reduced scale: libjpeg-turbo's scaled IDCT at 1/2, 1/4 or 1/8 while the smaller side stays >=
+DRAFT_SIDE pixels (4x the 32-pixel hash grid), luma channel only. simplejpeg does this decode ~10%
+faster than Pillow's `Image.draft` with the same pixels (tests/test_phash.py); Pillow's draft
+decodes what simplejpeg does not (CMYK). What remains is libjpeg-turbo's entropy decoding, which no
+scaled decode skips. The LANCZOS resize then starts from the reduced image instead of the full one,
+which changes the 32x32 pixels by a level or two and can swap DCT coefficients next to the median.
+Measured on the 179 real pictures of ../shared/realdata saved as JPEG q90 at 1x and 2x (358 files,
+tests/test_phash.py asserts it): every JPEG not drafted is identical; of the drafted, most are
+identical and the rest differ by 2 or 4 bits. Smaller JPEGs (cheap to decode anyway; a 1/2-scale
+draft of a 394x466 symmetric brain slice moved 20 bits) and every non-JPEG take the full decode and
+are bit-identical to imagehash. `exact=True` skips the draft and is bit-identical for every image.
+Duplicate search compares hashes made by the same function, so the draft only has to be stable, not
+identical.
 
 The DCT runs over a whole batch at once (one scipy call on an (n, 32, 32) array gives the same
 floats as one call per image, so ties at the median break the same way as in imagehash).
@@ -73,15 +73,19 @@ def gray32(image: bytes, exact: bool = False) -> np.ndarray:
 def reduced_luma(image: bytes, img: Image.Image) -> Image.Image:
     """The luma of a JPEG decoded at the smallest 1/2..1/8 scale keeping DRAFT_SIDE pixels.
 
-    simplejpeg reports truncated or corrupt data as ValueError (strict mode), like Pillow.
-    """
-    if img.mode not in ("L", "RGB"):  # CMYK/YCCK: Pillow knows their inversions
-        img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
-        return img
-    pixels = simplejpeg.decode_jpeg(
-        image, colorspace="GRAY", min_height=DRAFT_SIDE, min_width=DRAFT_SIDE
-    )
-    return Image.fromarray(pixels[:, :, 0])
+    Pillow's `draft` (same pixels, slower) decodes what simplejpeg refuses: CMYK/YCCK, whose
+    inversions Pillow knows, and anything simplejpeg reports as ValueError (strict mode:
+    truncated or corrupt data too, which Pillow then reports in its own words)."""
+    if img.mode in ("L", "RGB"):
+        try:
+            pixels = simplejpeg.decode_jpeg(
+                image, colorspace="GRAY", min_height=DRAFT_SIDE, min_width=DRAFT_SIDE
+            )
+            return Image.fromarray(pixels[:, :, 0])
+        except ValueError:
+            pass
+    img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
+    return img
 
 
 def phash_bits(pixels: np.ndarray) -> np.ndarray:
