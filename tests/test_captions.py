@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from roco.captions import DEFAULT_MIN_WORDS, caption_problem, clean_caption, is_english, words
 
@@ -11,8 +13,17 @@ from roco.captions import DEFAULT_MIN_WORDS, caption_problem, clean_caption, is_
     ("raw", "clean"),
     [
         ("  Axial\n\tCT   of the\u00a0chest. ", "Axial CT of the chest."),
-        ("Lesion (see http://www.example.org/case?id=3).", "Lesion (see)."),
-        ("Available at https://doi.org/10.1/x.", "Available at."),
+        ("Lesion (see http://www.example.org/case?id=3).", "Lesion."),
+        ("Available at https://doi.org/10.1/x.", ""),
+        ("https://x.org/a. Axial CT of the chest.", "Axial CT of the chest."),
+        ("CT (from http://a.org/b, with permission).", "CT (with permission)."),
+        ("MRI (Siemens, see https://s.com).", "MRI (Siemens)."),
+        ("As in Smith et al. (see (www.x.org)).", "As in Smith et al."),
+        ("Image from [http://x.org].", "Image."),
+        ("Data from the trial (see Table 1).", "Data from the trial (see Table 1)."),
+        ("Wait... what.", "Wait... what."),
+        (": Lateral X-ray of the knee.", "Lateral X-ray of the knee."),
+        (".5 mm slices of the liver.", ".5 mm slices of the liver."),
         ("Map (www.atlas.org) of the liver", "Map of the liver"),
         ("Mass (arrow).The wall is thick.", "Mass (arrow). The wall is thick."),
         ("Large mass.The wall is thick.", "Large mass. The wall is thick."),
@@ -29,6 +40,23 @@ def test_clean_caption(raw, clean):
 
 def test_clean_caption_is_idempotent():
     raw = "Mass.The lesion (see http://x.org/a), 3 cm\u2020.  "
+    once = clean_caption(raw)
+    assert clean_caption(once) == once
+
+
+# Pieces whose tidying exposes more tidying: URLs, pointer words, brackets, punctuation.
+CAPTION_PIECES = [
+    "see", "from", "available at", "CT", "mass.The", ".5", "5", "\u2020", " ", ".", "..", ",",
+    ":", "(", ")", "[", "]", "http://x.org/a", "www.y.com",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(CAPTION_PIECES), max_size=14).map("".join))
+@example(",(:.) 5 ")  # bracket emptied in a second pass (one pass left ",(.) 5")
+@example("( ,: ) (CT")
+@example("Lesion (see (www.x.org)), et al.")
+def test_cleaning_a_cleaned_caption_changes_nothing(raw):
     once = clean_caption(raw)
     assert clean_caption(once) == once
 

@@ -1,12 +1,12 @@
 """Caption cleaning and the caption filters of ROCOv2 (too short, not English).
 
 `clean_caption` normalises a caption extracted from JATS: UTF-8 mojibake repaired, Unicode NFC,
-control and zero-width
-characters removed, non-breaking spaces made plain, URLs (http, https, ftp, www., doi.org) removed
-together with brackets they leave empty, footnote markers (dagger, double dagger, section,
-pilcrow, double bar) removed, a missing space restored where a sentence end is glued to the next
-sentence ("mass.The" -> "mass. The"), spaces before closing punctuation and inside brackets
-dropped, and whitespace collapsed.
+control and zero-width characters removed, non-breaking spaces made plain, URLs (http, https, ftp,
+www., doi.org) removed together with brackets they leave empty and the pointer words they leave
+dangling before punctuation ("(see <URL>)", "available at <URL>."), footnote markers (dagger, double
+dagger, section, pilcrow, double bar) removed, a missing space restored where a sentence end is
+glued to the next sentence ("mass.The" -> "mass. The"), spaces before closing punctuation and inside
+brackets and leading punctuation dropped, and whitespace collapsed.
 
 Mojibake: UTF-8 text decoded as Latin-1 or Windows-1252 (an XML file that declares the wrong
 encoding) turns "é" into "Ã©", "°" into "Â°", "α" into "Î±" and "’" into "â€™". Every run of
@@ -48,11 +48,17 @@ LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "tr", "ru", "zh", "
 _URL = re.compile(
     r"(?:(?:https?|ftp)://|www\.|(?<![\w.])doi\.org/)[^\s<>\"]*[^\s<>\".,;:!?)\]}'’]", re.I
 )
+_TIDY_ROUNDS = 8
 _EMPTY_BRACKETS = re.compile(r"\(\s*[,;:.]?\s*\)|\[\s*[,;:.]?\s*\]|<\s*>")
+# Words that pointed at a removed URL, when punctuation or a bracket now follows them.
+_DANGLING_POINTER = re.compile(
+    r"\b(?:see|available(?: online)?(?: at| from)?|accessed (?:at|from)|adapted from|from|at|via)"
+    r"\s*(?=[.,;:)\]]|$)",
+    re.I,
+)
 _FOOTNOTE_MARKS = re.compile("[\u2020\u2021\u00a7\u00b6\u2016]")
 # A lowercase word of 3+ letters (or a closing bracket), a sentence end, then a capitalised word:
-# glue to undo. The
-# lengths keep abbreviations ("e.g.Fig", "U.S.A") and decimals out.
+# a glued sentence to split. The lengths keep abbreviations ("e.g.Fig", "U.S.A") and decimals out.
 _GLUED_SENTENCE = re.compile(r"(?:(?<=[a-z]{3}[.!?])|(?<=\)[.!?]))(?=[A-Z][a-z])")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -110,15 +116,30 @@ def clean_caption(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _ZERO_WIDTH.sub("", text)
     text = "".join(" " if _is_control(ch) else ch for ch in text)
-    text = _URL.sub("", text)
+    text, urls = _URL.subn("", text)
     text = _FOOTNOTE_MARKS.sub("", text)
     text = _GLUED_SENTENCE.sub(" ", text)
+    # Each tidying step can expose work for another ("(see <URL>)." -> "(see)." -> "()." -> "."):
+    # repeat until nothing changes, so that cleaning a clean caption changes nothing.
+    for _ in range(_TIDY_ROUNDS):
+        tidied = _tidy(text, dangling_pointers=urls > 0)
+        if tidied == text:
+            break
+        text = tidied
+    return text
+
+
+def _tidy(text: str, dangling_pointers: bool) -> str:
     text = re.sub(r"\s+", " ", text)
-    for _ in range(2):  # brackets emptied by URL removal may nest: "(see (www.x.org))"
-        text = _EMPTY_BRACKETS.sub("", text)
-    text = re.sub(r"([(\[])\s+", r"\1", text)
+    text = _EMPTY_BRACKETS.sub("", text)
+    if dangling_pointers:
+        text = _DANGLING_POINTER.sub("", text)
+    text = re.sub(r"([(\[])\s*[,;:]?\s*", r"\1", text)
     text = re.sub(r"\s+([,.;:!?)\]])", r"\1", text)
-    text = re.sub(r"([,;:])(?=[,;:.])", "", text)
+    text = re.sub(r"[,;:](?=[,;:.)\]])", "", text)
+    text = re.sub(r"(?<!\.)\.\.(?!\.)", ".", text)  # "et al. (see <URL>)." left "et al.."
+    # Leading punctuation (": Lateral X-ray", or ". Chest CT" after a URL), not ".5 mm".
+    text = re.sub(r"^(?:[\s,;:]|\.(?!\d))+", "", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
