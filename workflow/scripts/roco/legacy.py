@@ -106,7 +106,7 @@ def read_file_list(
     """(rows, unreadable lines as (line number, reason)); one row per article, sorted by id.
 
     With `only` (PMC ids), the lines of other articles are skipped before they are parsed (date
-    parsing is most of the cost: ~70 s for PMC's ~3M lines, which every extract job would pay).
+    parsing is most of the cost: 35-70 s for PMC's ~3M lines, which every extract job would pay).
     """
     rows: dict[str, FileListRow] = {}
     problems = []
