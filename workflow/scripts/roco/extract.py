@@ -283,13 +283,11 @@ def extract_file(
     rejects: list[list[dict]] = [[] for _ in rows]
     done = found = 0
     with TableWriter(figures, "figures") as writer:
-        for batch in article_batches(rows, batch_articles):
-            batch_figures = []
-            for i in batch:
-                result = extract_article(source, rows[i], cfg)
-                batch_figures += result.figures
-                rejects[i] = result.rejects
+        for batch, results in _extracted_batches(source, rows, cfg, batch_articles):
+            batch_figures = [f for result in results for f in result.figures]
             writer.write(_sorted_by_id(batch_figures))
+            for i, result in zip(batch, results, strict=True):
+                rejects[i] = result.rejects
             done, found = done + len(batch), found + len(batch_figures)
             _log_progress(done, len(rows), found, sum(map(len, rejects)))
         frame = rejects_frame(itertools.chain.from_iterable(rejects))
@@ -307,15 +305,18 @@ def iter_figures(
     `batch_articles` articles each, for callers that need no rejects and no table (training).
     The failure-rate guard runs once the last frame is taken."""
     rejects: list[dict] = []
-    for batch in article_batches(rows, batch_articles):
-        figures = []
-        for i in batch:
-            result = extract_article(source, rows[i], cfg)
-            figures += result.figures
-            rejects += result.rejects
+    for _, results in _extracted_batches(source, rows, cfg, batch_articles):
+        figures = [f for result in results for f in result.figures]
+        rejects += [r for result in results for r in result.rejects]
         if figures:
             yield _sorted_by_id(figures)
     check_failure_rate(rejects_frame(rejects), len(rows), cfg)
+
+
+def _extracted_batches(source: Source, rows: list[InventoryRow], cfg: ExtractConfig, size: int):
+    """(row indices, their articles' extraction results) for each of `article_batches`."""
+    for batch in article_batches(rows, size):
+        yield batch, [extract_article(source, rows[i], cfg) for i in batch]
 
 
 def article_batches(rows: list[InventoryRow], size: int) -> list[list[int]]:

@@ -115,12 +115,17 @@ def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary name beside `path` to write to; renamed onto `path` when the block succeeds,
-    so a killed job never leaves half a file that a resumed run would take as finished."""
+    """A temporary name beside `path` to write to; renamed onto `path` when the block succeeds
+    and deleted when it raises, so a killed job never leaves half a file that a resumed run
+    would take as finished."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    yield partial
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
 
 
@@ -203,27 +208,24 @@ class TableWriter:
         self.group_rows = group_rows
         self.group_bytes = group_bytes
         self.rows = 0  # rows written so far
-        self._partial = self.path.with_name(f".{self.path.name}.partial")
+        self._atomic = atomic_path(self.path)
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._pending_bytes = 0
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> TableWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self._partial, self.schema, **_PARQUET_OPTIONS)
+        partial = self._atomic.__enter__()
+        self._writer = pq.ParquetWriter(partial, self.schema, **_PARQUET_OPTIONS)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self._writer.close()
-            self._partial.unlink(missing_ok=True)
-            return
-        self._flush()
-        if self.rows == 0:
-            self._writer.write_table(self.schema.empty_table())
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self._flush()
+            if self.rows == 0:
+                self._writer.write_table(self.schema.empty_table())
         self._writer.close()
-        os.replace(self._partial, self.path)
+        return self._atomic.__exit__(exc_type, exc, tb)
 
     def write(self, rows: pd.DataFrame | pa.Table) -> None:
         """Append rows (in order) to the table."""
